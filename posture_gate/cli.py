@@ -1,0 +1,246 @@
+"""Command line. Thin: parse, call one function per command, map the outcome to an exit code.
+
+Exit codes: 0 pass, 1 policy failed, 2 could not evaluate (bad input, scanner failure).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__, proc
+from . import baseline as baseline_mod
+from .errors import InputError, PostureGateError, UsageError
+from .fsutil import write_atomic
+from .model import ScanResult
+from .policy import schema as policy_schema
+from .policy.evaluate import Verdict, evaluate
+from .reporters import REPORTERS
+from .reporters.jsonfile import read_run, read_verdict
+from .scan import ScanOptions, scan
+from .scanners import SCANNERS
+from .textutil import one_line
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_POLICY_FILE = "posture-gate.yml"
+
+
+def boundary(func: F) -> F:
+    """The one error boundary: known errors become one line on stderr and exit 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PostureGateError as exc:
+            click.echo(f"posture-gate: error: {exc.one_line()}", err=True)
+            sys.exit(2)
+        except (OSError, RecursionError, MemoryError) as exc:
+            click.echo(f"posture-gate: error: {one_line(str(exc) or type(exc).__name__)}",
+                       err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _today(value: str | None) -> datetime.date:
+    if value is None:
+        return datetime.datetime.now(datetime.timezone.utc).date()
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--today: not a date (YYYY-MM-DD): {value}") from None
+
+
+def _formats(value: str) -> list[str]:
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in REPORTERS]
+    if unknown:
+        raise UsageError(f"--format: unknown format '{unknown[0]}' "
+                         f"(known: {', '.join(REPORTERS)})")
+    return names
+
+
+def _policy_ref(policy: str | None, root: Path) -> str:
+    if policy:
+        return policy
+    local = root / DEFAULT_POLICY_FILE
+    return str(local) if local.is_file() else "default"
+
+
+def _write_reports(run: ScanResult, verdict: Verdict, out_dir: Path,
+                   formats: Sequence[str]) -> None:
+    """findings.json always; then each file format. Console goes to stdout."""
+    rendered = {name: REPORTERS[name].render(run, verdict)
+                for name in dict.fromkeys(["json", *formats])}
+    for name, text in rendered.items():
+        if name != "console":
+            write_atomic(out_dir / REPORTERS[name].filename, text)
+    if "console" in formats:
+        click.echo(rendered["console"], nl=False)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary and "markdown" in rendered:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(rendered["markdown"])
+
+
+def _load_saved(path: Path) -> tuple[dict[str, Any], ScanResult]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: findings file not found") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    return doc, read_run(doc, str(path))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="posture-gate")
+def main() -> None:
+    """posture-gate: run the security scanners, normalize findings, gate on a policy."""
+
+
+@main.command("scan")
+@click.argument("path", default=".", type=click.Path(path_type=Path))
+@click.option("--policy", "-p", help="Policy file or preset (default, strict, nightly). "
+              f"Default: ./{DEFAULT_POLICY_FILE} in PATH if present, else 'default'.")
+@click.option("--output-dir", "-o", default="posture-gate-report", show_default=True,
+              type=click.Path(path_type=Path))
+@click.option("--format", "-f", "formats", default="console,json", show_default=True,
+              help="Comma list: " + ", ".join(REPORTERS))
+@click.option("--advisories", type=click.Path(path_type=Path),
+              help="Directory of OSV records, served to pip-audit on 127.0.0.1.")
+@click.option("--image", "images", multiple=True, help="Container image ref or tarball.")
+@click.option("--baseline", type=click.Path(path_type=Path), help="Baseline for new/ratchet.")
+@click.option("--only", multiple=True, type=click.Choice(sorted(SCANNERS)),
+              help="Run only these scanners.")
+@click.option("--today", hidden=True, help="Evaluate as of this date (tests).")
+@boundary
+def scan_cmd(path: Path, policy: str | None, output_dir: Path, formats: str,
+             advisories: Path | None, images: tuple[str, ...], baseline: Path | None,
+             only: tuple[str, ...], today: str | None) -> None:
+    """Scan PATH (default: .) and gate the result."""
+    day = _today(today)
+    names = _formats(formats)
+    pol = policy_schema.load_policy(_policy_ref(policy, path), today=day)
+    base = baseline_mod.load(baseline) if baseline else None
+    if advisories is not None and not advisories.is_dir():
+        raise UsageError(f"--advisories: {advisories}: not a directory")
+    run, _ = scan(pol, ScanOptions(root=path, output_dir=output_dir, advisories=advisories,
+                                   images=images, only=only))
+    verdict = evaluate(pol, run.findings, run.scanners, today=day, baseline=base)
+    _write_reports(run, verdict, output_dir, names)
+    for e in verdict.errors:
+        click.echo(f"posture-gate: error: scanner {one_line(e, 400)}", err=True)
+    sys.exit(verdict.exit_code)
+
+
+@main.command("gate")
+@click.argument("findings", type=click.Path(path_type=Path))
+@click.option("--policy", "-p", default="default", show_default=True)
+@click.option("--baseline", type=click.Path(path_type=Path))
+@click.option("--output-dir", "-o", type=click.Path(path_type=Path),
+              help="Also write reports here.")
+@click.option("--format", "-f", "formats", default="console", show_default=True)
+@click.option("--today", hidden=True)
+@boundary
+def gate_cmd(findings: Path, policy: str, baseline: Path | None, output_dir: Path | None,
+             formats: str, today: str | None) -> None:
+    """Re-evaluate a saved findings.json against a policy, without rescanning."""
+    day = _today(today)
+    names = _formats(formats)
+    pol = policy_schema.load_policy(policy, today=day)
+    _, run = _load_saved(findings)
+    base = baseline_mod.load(baseline) if baseline else None
+    verdict = evaluate(pol, run.findings, run.scanners, today=day, baseline=base)
+    if output_dir is not None:
+        _write_reports(run, verdict, output_dir, names)
+    elif "console" in names:
+        click.echo(REPORTERS["console"].render(run, verdict), nl=False)
+    sys.exit(verdict.exit_code)
+
+
+@main.command("report")
+@click.argument("findings", type=click.Path(path_type=Path))
+@click.option("--format", "-f", "formats", required=True)
+@click.option("--output-dir", "-o", default="posture-gate-report", show_default=True,
+              type=click.Path(path_type=Path))
+@boundary
+def report_cmd(findings: Path, formats: str, output_dir: Path) -> None:
+    """Render a saved findings.json in other formats (the saved verdict is kept)."""
+    names = _formats(formats)
+    doc, run = _load_saved(findings)
+    verdict = read_verdict(doc, run, str(findings))
+    for name in names:
+        text = REPORTERS[name].render(run, verdict)
+        if name == "console":
+            click.echo(text, nl=False)
+        else:
+            write_atomic(output_dir / REPORTERS[name].filename, text)
+
+
+@main.group("baseline")
+def baseline_group() -> None:
+    """Baselines for new-only gating and the ratchet."""
+
+
+@baseline_group.command("write")
+@click.argument("findings", type=click.Path(path_type=Path))
+@click.option("--output", "-o", required=True, type=click.Path(path_type=Path))
+@click.option("--allow-increase", is_flag=True,
+              help="Let totals grow above the existing baseline's allowance.")
+@boundary
+def baseline_write(findings: Path, output: Path, allow_increase: bool) -> None:
+    """Write a baseline from a saved findings.json (never raises an existing total)."""
+    _, run = _load_saved(findings)
+    previous = baseline_mod.load(output) if output.exists() else None
+    b = baseline_mod.build(run.findings, now=datetime.datetime.now(datetime.timezone.utc),
+                           previous=previous, allow_increase=allow_increase)
+    write_atomic(output, baseline_mod.to_json(b))
+    click.echo(f"wrote {output}: {len(b.entries)} finding(s)")
+
+
+@main.group("policy")
+def policy_group() -> None:
+    """Policy tooling."""
+
+
+@policy_group.command("validate")
+@click.argument("policy")
+@click.option("--today", hidden=True)
+@boundary
+def policy_validate(policy: str, today: str | None) -> None:
+    """Check a policy file; every error with file:line and key path."""
+    problems, _ = policy_schema.check(policy, today=_today(today))
+    for p in problems:
+        click.echo(p, err=True)
+    if problems:
+        sys.exit(2)
+    click.echo(f"{policy}: ok")
+
+
+@main.command("doctor")
+def doctor() -> None:
+    """List each scanner, where it was found, its version, and whether we test it."""
+    from .runner import scanner_version
+
+    bad = False
+    for name, scanner in SCANNERS.items():
+        where = proc.which(scanner.executable)
+        if where is None:
+            click.echo(f"{name}: not found on PATH")
+            bad = True
+            continue
+        version = scanner_version(scanner)
+        tested = "tested" if version in scanner.tested_versions else \
+            f"untested (tested: {', '.join(sorted(scanner.tested_versions))})"
+        click.echo(f"{name}: {where} version {version or '?'} {tested}")
+    sys.exit(1 if bad else 0)

@@ -1,0 +1,154 @@
+"""Dedup across scanners, `found_by`, and target assignment.
+
+Two findings are one problem when
+- dependency: same package (PEP 503 name) and version, overlapping advisory ids
+  (pip-audit and trivy on the same requirement, or on the same package in an image);
+- code: same file, overlapping lines, a CWE in common, found by different scanners
+  (bandit and semgrep flagging the same call).
+The survivor is chosen by a fixed scanner priority, not by severity, so its
+fingerprint does not flip between runs; the others' ids go to `merged_fingerprints`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .advisories import canonical_name
+from .model import Category, Finding, Location, Package, Severity
+
+PRIORITY = ("pip-audit", "bandit", "semgrep", "trivy")
+
+
+def _priority(f: Finding) -> tuple[int, str]:
+    rank = PRIORITY.index(f.scanner) if f.scanner in PRIORITY else len(PRIORITY)
+    return rank, f.fingerprint
+
+
+def _lines(loc: Location | None) -> tuple[int, int] | None:
+    if loc is None or loc.start_line is None:
+        return None
+    return loc.start_line, loc.end_line or loc.start_line
+
+
+def _same_dependency(a: Finding, b: Finding) -> bool:
+    if a.scanner == b.scanner or a.package is None or b.package is None:
+        return False
+    return (canonical_name(a.package.name) == canonical_name(b.package.name)
+            and a.package.version == b.package.version
+            and bool(set(a.identifiers) & set(b.identifiers)))
+
+
+def _same_code(a: Finding, b: Finding) -> bool:
+    if a.scanner == b.scanner or not (a.cwes & b.cwes):
+        return False
+    la, lb = _lines(a.location), _lines(b.location)
+    if la is None or lb is None or a.location is None or b.location is None:
+        return False
+    return a.location.path == b.location.path and la[0] <= lb[1] and lb[0] <= la[1]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Merge:
+    kept: str
+    merged: tuple[str, ...]
+    found_by: tuple[str, ...]
+
+
+def dedup(findings: Sequence[Finding]) -> tuple[list[Finding], list[Merge]]:
+    parent = list(range(len(findings)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    buckets: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, f in enumerate(findings):
+        if f.category in (Category.DEPENDENCY, Category.OS) and f.package:
+            buckets[("pkg", canonical_name(f.package.name))].append(i)
+        elif f.category is Category.CODE and f.location:
+            buckets[("code", f.location.path)].append(i)
+    for (kind, _), idx in buckets.items():
+        same = _same_dependency if kind == "pkg" else _same_code
+        for n, i in enumerate(idx):
+            for j in idx[n + 1:]:
+                if same(findings[i], findings[j]):
+                    parent[find(i)] = find(j)
+    groups: dict[int, list[Finding]] = defaultdict(list)
+    for i, f in enumerate(findings):
+        groups[find(i)].append(f)
+    out: list[Finding] = []
+    merges: list[Merge] = []
+    for members in groups.values():
+        if len(members) == 1:
+            out.append(members[0])
+            continue
+        combined = _combine(members)
+        out.append(combined)
+        merges.append(Merge(kept=combined.fingerprint, merged=combined.merged_fingerprints,
+                            found_by=combined.found_by))
+    return out, merges
+
+
+def _combine(members: list[Finding]) -> Finding:
+    members = sorted(members, key=_priority)
+    head, rest = members[0], members[1:]
+    known = [m for m in members if m.severity is not Severity.UNKNOWN]
+    worst = max(known, key=lambda m: m.severity.rank) if known else head
+    confs = [m.confidence for m in members if m.confidence is not None]
+    package = head.package
+    if package is not None:
+        fixes = sorted({v for m in members if m.package for v in m.package.fixed_versions})
+        package = Package(ecosystem=package.ecosystem, name=package.name,
+                          version=package.version, fixed_versions=tuple(fixes),
+                          purl=package.purl or next((m.package.purl for m in rest
+                                                     if m.package and m.package.purl), None))
+    merged = tuple(dict.fromkeys(fp for m in rest for fp in (m.fingerprint,
+                                                             *m.merged_fingerprints)))
+    return head.with_(
+        found_by=tuple(sorted({s for m in members for s in (m.found_by or (m.scanner,))},
+                              key=lambda s: PRIORITY.index(s) if s in PRIORITY else 99)),
+        severity=worst.severity,
+        severity_source=worst.severity_source if worst is not head else head.severity_source,
+        cvss=head.cvss or next((m.cvss for m in rest if m.cvss), None),
+        confidence=max(confs, key=lambda c: c.rank) if confs else None,
+        identifiers=tuple(dict.fromkeys(i for m in members for i in m.identifiers)),
+        references=tuple(dict.fromkeys(r for m in members for r in m.references)),
+        package=package,
+        image=head.image or next((m.image for m in rest if m.image), None),
+        layer=head.layer or next((m.layer for m in rest if m.layer), None),
+        merged_fingerprints=tuple(dict.fromkeys((*head.merged_fingerprints, *merged))),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetRule:
+    name: str
+    paths: tuple[str, ...] = ()
+    image: str | None = None
+
+
+def _path_matches(path: str, pattern: str) -> bool:
+    pattern = pattern.rstrip("/")
+    if any(ch in pattern for ch in "*?["):
+        return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern + "/*")
+    return path == pattern or path.startswith(pattern + "/") or pattern in ("", ".")
+
+
+def target_of(f: Finding, targets: Sequence[TargetRule]) -> str | None:
+    """First target that claims the finding: by image for image findings, else by path."""
+    for t in targets:
+        if f.image is not None:
+            if t.image is not None and t.image == f.image:
+                return t.name
+        elif f.location is not None and any(_path_matches(f.location.path, p) for p in t.paths):
+            return t.name
+    return None
+
+
+def assign_targets(findings: Sequence[Finding], targets: Sequence[TargetRule]) -> list[Finding]:
+    return [f.with_(target=target_of(f, targets)) for f in findings]

@@ -1,0 +1,78 @@
+"""The validated policy as frozen data. Built only by policy/schema.py."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..merge import TargetRule
+from ..model import Category, Confidence, Severity
+from ..scanners.base import ScannerSettings
+
+ANY = "any"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Gate:
+    """Limits on one set of findings. `limits` keys are a Severity value or 'any'."""
+
+    limits: Mapping[str, int]
+    categories: tuple[Category, ...] = ()
+    targets: tuple[str, ...] = ()
+    fixable_only: bool = False
+    min_confidence: Confidence | None = None
+    min_cvss: float | None = None
+    treat_unknown_as: Severity = Severity.HIGH
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateSpec:
+    """A named gate as written in the policy: `dependency`, `new`, `per_target.api.code`."""
+
+    name: str
+    kind: str  # "category" | "new"
+    gate: Gate
+    target: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    name: str
+    paths: tuple[str, ...] = ()
+    image: str | None = None
+    exposure: str | None = None
+    holds: tuple[str, ...] = ()
+    preset: str | None = None
+
+    def rule(self) -> TargetRule:
+        return TargetRule(name=self.name, paths=self.paths, image=self.image)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ignore:
+    reason: str
+    owner: str
+    expires: datetime.date
+    id: str | None = None
+    fingerprint: str | None = None
+    package: str | None = None
+    paths: tuple[str, ...] = ()
+    target: str | None = None
+    line: int | None = None  # where it is written, for messages
+
+
+@dataclass(frozen=True, kw_only=True)
+class Policy:
+    source: str  # file path or "preset:default"
+    digest: str
+    at_stake: tuple[str, ...] = ()
+    targets: tuple[Target, ...] = ()
+    scanners: Mapping[str, ScannerSettings] = field(default_factory=dict)
+    gates: tuple[GateSpec, ...] = ()
+    ratchet: bool = False
+    ignores: tuple[Ignore, ...] = ()
+    allow_inline_suppressions: bool = True
+    max_ignore_days: int = 90
+    grace_days: int = 0
+    advisories: str | None = None

@@ -1,0 +1,258 @@
+"""Policy YAML -> frozen Policy. Every error names file, line and key path.
+
+Unknown keys are errors: a typo in a gate (`hihg: 0`) would otherwise be a silent pass.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from ..errors import PolicyError
+from ..model import Category, Confidence, Severity
+from ..scanners import SCANNERS
+from ..scanners.base import ScannerSettings
+from . import yamlload
+from .model import Gate, GateSpec, Ignore, Policy, Target
+
+PRESETS = ("default", "strict", "nightly")
+CATEGORY_GATES = tuple(c.value for c in Category)
+
+
+@cache
+def policy_schema() -> dict[str, Any]:
+    text = (resources.files("posture_gate") / "schemas" / "policy-v1.schema.json").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def _preset_text(name: str) -> str:
+    return (resources.files("posture_gate.policy") / "presets" / f"{name}.yml").read_text()
+
+
+def _keypath(path: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _line(lines: Mapping[tuple[str | int, ...], int], path: tuple[str | int, ...]) -> int | None:
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return lines.get(())
+
+
+def _schema_errors(data: Any, lines: Mapping[tuple[str | int, ...], int],
+                   source: str) -> list[tuple[int | None, str]]:
+    validator = jsonschema.Draft202012Validator(policy_schema())
+    out: list[tuple[int | None, str]] = []
+    for err in validator.iter_errors(data):
+        path = tuple(err.absolute_path)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = set((err.schema.get("properties") or {}).keys())
+            for key in sorted(set(err.instance) - allowed):
+                where = (*path, key)
+                hint = f" (expected one of: {', '.join(sorted(allowed))})" if allowed else ""
+                out.append((_line(lines, where), f"{_keypath(where)}: unknown key{hint}"))
+            continue
+        if err.validator == "required":
+            msg = err.message.replace(" is a required property", "")
+            out.append((_line(lines, path), f"{_keypath(path)}: missing required key {msg}"))
+            continue
+        msg = err.message
+        if len(msg) > 160:
+            msg = msg[:157] + "..."
+        out.append((_line(lines, path), f"{_keypath(path)}: {msg}"))
+    out.sort(key=lambda e: (e[0] or 0, e[1]))
+    return out
+
+
+def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _read(ref: str) -> tuple[str, str]:
+    """(source name, text) for a preset name or a file path."""
+    if ref in PRESETS and not Path(ref).exists():
+        return f"preset:{ref}", _preset_text(ref)
+    path = Path(ref)
+    try:
+        return str(path), path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError(f"{ref}: policy file not found",
+                          f"or use a preset: {', '.join(PRESETS)}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"{ref}: cannot read policy ({exc})") from None
+
+
+def check(ref: str, *, today: datetime.date) -> tuple[list[str], Policy | None]:
+    """All problems as 'file:line: key: message' lines, and the policy when there are none."""
+    source, text = _read(ref)
+    try:
+        data, lines = yamlload.load(text)
+    except yamlload.YamlError as exc:
+        where = f"{source}:{exc.line}" if exc.line else source
+        return [f"{where}: {exc.message}"], None
+    if not isinstance(data, dict):
+        return [f"{source}:1: the policy must be a mapping with 'version: 1'"], None
+    problems = [f"{source}:{line or 1}: {msg}" for line, msg in
+                _schema_errors(data, lines, source)]
+    if problems:
+        return problems, None
+    if data.get("extends"):
+        preset, _ = yamlload.load(_preset_text(data["extends"]))
+        data = _deep_merge(preset, {k: v for k, v in data.items() if k != "extends"})
+    problems = [f"{source}:{line or 1}: {msg}" for line, msg in
+                _semantic_errors(data, lines, today)]
+    if problems:
+        return problems, None
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return [], _build(data, lines, source, digest)
+
+
+def load_policy(ref: str, *, today: datetime.date) -> Policy:
+    problems, policy = check(ref, today=today)
+    if problems or policy is None:
+        extra = f" (+{len(problems) - 1} more; run 'posture-gate policy validate')" \
+            if len(problems) > 1 else ""
+        raise PolicyError(problems[0] + extra)
+    return policy
+
+
+def _semantic_errors(data: Mapping[str, Any], lines: Mapping[tuple[str | int, ...], int],
+                     today: datetime.date) -> list[tuple[int | None, str]]:
+    errs: list[tuple[int | None, str]] = []
+    names = [t["name"] for t in data.get("targets") or []]
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            errs.append((_line(lines, ("targets", i, "name")),
+                         f"targets[{i}].name: duplicate target '{name}'"))
+    gates = data.get("gates") or {}
+    for tname in (gates.get("per_target") or {}):
+        if tname not in names:
+            pt: tuple[str | int, ...] = ("gates", "per_target", tname)
+            errs.append((_line(lines, pt), f"{_keypath(pt)}: no target named '{tname}'"))
+    for gname, gate in gates.items():
+        if isinstance(gate, dict) and gname != "per_target":
+            for j, t in enumerate(gate.get("targets") or []):
+                if t not in names:
+                    pg: tuple[str | int, ...] = ("gates", gname, "targets", j)
+                    errs.append((_line(lines, pg), f"{_keypath(pg)}: no target named '{t}'"))
+    max_days = int(data.get("max_ignore_days", 90))
+    for i, ign in enumerate(data.get("ignore") or []):
+        p: tuple[str | int, ...] = ("ignore", i, "expires")
+        try:
+            expires = datetime.date.fromisoformat(ign["expires"])
+        except ValueError:
+            errs.append((_line(lines, p), f"{_keypath(p)}: not a date: {ign['expires']}"))
+            continue
+        if (expires - today).days > max_days:
+            errs.append((_line(lines, p), f"{_keypath(p)}: {expires} is more than "
+                         f"max_ignore_days ({max_days}) ahead of {today}"))
+        if ign.get("target") and ign["target"] not in names:
+            q = ("ignore", i, "target")
+            errs.append((_line(lines, q), f"{_keypath(q)}: no target named '{ign['target']}'"))
+    return errs
+
+
+def _gate(raw: Mapping[str, Any], categories: tuple[Category, ...],
+          targets: tuple[str, ...] = ()) -> Gate:
+    conf = raw.get("min_confidence")
+    return Gate(
+        limits={str(k): int(v) for k, v in (raw.get("max") or {}).items()},
+        categories=tuple(Category(c) for c in raw["categories"]) if raw.get("categories")
+        else categories,
+        targets=tuple(raw.get("targets") or targets),
+        fixable_only=bool(raw.get("fixable_only", False)),
+        min_confidence=Confidence(conf) if conf else None,
+        min_cvss=float(raw["min_cvss"]) if raw.get("min_cvss") is not None else None,
+        treat_unknown_as=Severity(raw.get("treat_unknown_as", "high")),
+    )
+
+
+def _build(data: Mapping[str, Any], lines: Mapping[tuple[str | int, ...], int],
+           source: str, digest: str) -> Policy:
+    targets = tuple(
+        Target(name=t["name"], paths=tuple(t.get("paths") or ()), image=t.get("image"),
+               exposure=t.get("exposure"), holds=tuple(t.get("holds") or ()),
+               preset=t.get("preset"))
+        for t in data.get("targets") or []
+    )
+    gates_raw = data.get("gates") or {}
+    specs: list[GateSpec] = []
+    for cat in CATEGORY_GATES:
+        if cat in gates_raw:
+            specs.append(GateSpec(name=cat, kind="category",
+                                  gate=_gate(gates_raw[cat], (Category(cat),))))
+    if "new" in gates_raw:
+        specs.append(GateSpec(name="new", kind="new", gate=_gate(gates_raw["new"], ())))
+    strict: dict[str, Any] | None = None
+    for t in targets:
+        if t.preset == "strict":
+            if strict is None:
+                strict = yamlload.load(_preset_text("strict"))[0]
+            for cat in CATEGORY_GATES:
+                if cat in strict["gates"]:
+                    specs.append(GateSpec(
+                        name=f"per_target.{t.name}.{cat} (strict)", kind="category",
+                        target=t.name,
+                        gate=_gate(strict["gates"][cat], (Category(cat),), (t.name,))))
+    for tname, block in (gates_raw.get("per_target") or {}).items():
+        for key, raw in block.items():
+            kind = "new" if key == "new" else "category"
+            cats = () if key == "new" else (Category(key),)
+            specs.append(GateSpec(name=f"per_target.{tname}.{key}", kind=kind, target=tname,
+                                  gate=_gate(raw, cats, (tname,))))
+    scanners: dict[str, ScannerSettings] = {}
+    for name, raw in (data.get("scanners") or {}).items():
+        if name not in SCANNERS:  # unreachable after the schema, kept for type narrowing
+            continue
+        required = bool(raw.get("required", not raw.get("optional", False)))
+        scanners[name] = ScannerSettings(
+            name=name,
+            enabled=bool(raw.get("enabled", True)),
+            required=required,
+            timeout=float(raw.get("timeout", 600)),
+            extra_args=tuple(raw.get("args") or ()),
+            options={k: v for k, v in raw.items()
+                     if k not in ("enabled", "required", "optional", "timeout", "args")},
+        )
+    ignores = tuple(
+        Ignore(reason=i["reason"], owner=i["owner"],
+               expires=datetime.date.fromisoformat(i["expires"]), id=i.get("id"),
+               fingerprint=i.get("fingerprint"), package=i.get("package"),
+               paths=tuple(i.get("paths") or ()), target=i.get("target"),
+               line=_line(lines, ("ignore", n)))
+        for n, i in enumerate(data.get("ignore") or [])
+    )
+    return Policy(
+        source=source,
+        digest=digest,
+        at_stake=tuple(data.get("at_stake") or ()),
+        targets=targets,
+        scanners=scanners,
+        gates=tuple(specs),
+        ratchet=bool(gates_raw.get("ratchet", False)),
+        ignores=ignores,
+        allow_inline_suppressions=bool(data.get("allow_inline_suppressions", True)),
+        max_ignore_days=int(data.get("max_ignore_days", 90)),
+        grace_days=int(data.get("grace_days", 0)),
+        advisories=data.get("advisories"),
+    )

@@ -1,0 +1,59 @@
+"""The console table: totals (category x severity), verdict, failed gates, scanners."""
+
+from __future__ import annotations
+
+from ..model import Category, RunStatus, ScanResult, Severity
+from ..policy.evaluate import Verdict, totals
+from ..textutil import one_line
+
+_SEV = Severity.ordered()
+
+
+def _row(cells: list[str], widths: list[int]) -> str:
+    return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in
+                     enumerate(zip(cells, widths, strict=True))).rstrip()
+
+
+class ConsoleReporter:
+    name = "console"
+    filename = "summary.txt"
+
+    def render(self, run: ScanResult, verdict: Verdict) -> str:
+        table = totals(verdict.findings)
+        header = ["category", *[s.value for s in _SEV], "total"]
+        rows = [[c.value, *[str(table[c][s]) for s in _SEV], str(sum(table[c].values()))]
+                for c in Category]
+        rows.append(["total", *[str(sum(table[c][s] for c in Category)) for s in _SEV],
+                     str(sum(sum(r.values()) for r in table.values()))])
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        out = [_row(header, widths), _row(["-" * w for w in widths], widths)]
+        out += [_row(r, widths) for r in rows]
+        suppressed = sum(1 for f in verdict.findings if f.suppression is not None)
+        if suppressed:
+            out.append(f"({suppressed} suppressed finding(s) not counted)")
+        out.append("")
+        out.append("scanners:")
+        for s in run.scanners:
+            state = s.status.value if s.status is RunStatus.OK or s.required else \
+                f"skipped (optional, {s.status.value})"
+            ver = f" {s.version}" if s.version else ""
+            detail = f"{s.raw_count} raw finding(s), {s.duration_s:.1f}s" \
+                if s.status is RunStatus.OK else one_line(s.reason or "", 200)
+            out.append(f"  {s.name}{ver}: {state} - {detail}")
+        for w in verdict.warnings:
+            out.append(f"warning: {one_line(w, 300)}")
+        out.append("")
+        if verdict.status == "error":
+            out.append("VERDICT: ERROR (could not evaluate; exit 2)")
+            out += [f"  {one_line(e, 300)}" for e in verdict.errors]
+        elif verdict.status == "fail":
+            out.append("VERDICT: FAIL (policy failed; exit 1)")
+        else:
+            out.append("VERDICT: PASS")
+        for g in verdict.failed_gates:
+            where = f" [target {g.target}]" if g.target else ""
+            delta = f", {g.delta:+d} vs baseline" if g.delta is not None else ""
+            sev = "" if g.kind == "ratchet" else (" (any severity)" if g.severity == "any"
+                                                  else f" ({g.severity} or worse)")
+            out.append(f"  FAILED {g.name}{where}: {g.count} > {g.limit}{sev}{delta}")
+        return "\n".join(out) + "\n"

@@ -1,0 +1,117 @@
+"""Runs the planned scanner jobs concurrently; one failure never stops the others."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import proc
+from .errors import ScannerError
+from .fsutil import write_atomic
+from .model import Finding, RunStatus, ScannerRun
+from .scanners.base import Job, ScanContext, Scanner
+from .textutil import last_line, one_line
+
+RAW_DIR = "raw"
+MAX_OUTPUT = 1 << 30  # a scanner printing more than 1 GiB is not trusted
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobOutcome:
+    run: ScannerRun
+    findings: tuple[Finding, ...]
+
+
+def scanner_version(scanner: Scanner) -> str | None:
+    try:
+        return scanner.parse_version(proc.capture(scanner.version_argv()))
+    except (proc.NotFound, proc.TimedOut, OSError):
+        return None
+
+
+def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path) -> JobOutcome:
+    started = time.monotonic()
+    raw_dir = out_dir / RAW_DIR
+    raw_dir.mkdir(parents=True, exist_ok=True)
+
+    def outcome(status: RunStatus, reason: str | None, version: str | None = None,
+                tested: bool | None = None, exit_code: int | None = None) -> JobOutcome:
+        run = ScannerRun(name=job.name, scanner=scanner.name, status=status,
+                         required=job.required, reason=reason, version=version,
+                         tested_version=tested, exit_code=exit_code,
+                         duration_s=time.monotonic() - started)
+        return JobOutcome(run=run, findings=())
+
+    try:
+        scanner.preflight(job, ctx)
+    except ScannerError as exc:
+        return outcome(RunStatus.FAILED, exc.reason if not exc.hint else
+                       f"{exc.reason} ({exc.hint})")
+    version = scanner_version(scanner)
+    tested = version in scanner.tested_versions if version else None
+    stdout_path = raw_dir / f".{job.name}.stdout"
+    try:
+        done = proc.run(job.argv, cwd=ctx.root, timeout=job.timeout, env=job.env,
+                        stdout_path=stdout_path)
+    except proc.NotFound:
+        stdout_path.unlink(missing_ok=True)
+        return outcome(RunStatus.FAILED,
+                       f"not installed: '{scanner.executable}' is not on PATH", version)
+    except proc.TimedOut as exc:
+        stdout_path.unlink(missing_ok=True)
+        return outcome(RunStatus.TIMEOUT, f"timed out after {exc.seconds:g}s and was killed",
+                       version, tested)
+    try:
+        if done.stdout_size > MAX_OUTPUT:
+            raise ScannerError(scanner.name, f"printed {done.stdout_size} bytes of output")
+        data = stdout_path.read_bytes()
+        if done.returncode not in scanner.ok_exit_codes:
+            detail = last_line(done.stderr_tail) or last_line(data.decode("utf-8", "replace"))
+            raise ScannerError(scanner.name, f"exited with code {done.returncode}"
+                               + (f": {detail}" if detail else ""))
+        try:
+            parsed = scanner.parse(data, job, ctx, version or "unknown")
+        except ScannerError as exc:
+            detail = last_line(done.stderr_tail)
+            if detail and done.returncode != 0:
+                raise ScannerError(scanner.name, f"{exc.reason}; exit code {done.returncode}: "
+                                   f"{detail}") from None
+            raise
+    except ScannerError as exc:
+        # Keep what it printed for debugging, capped; it was not parseable anyway.
+        _keep_unparsed(stdout_path, raw_dir / f"{job.name}.out")
+        return outcome(RunStatus.FAILED, one_line(exc.reason, 400), version, tested,
+                       done.returncode)
+    raw_name = f"{job.name}.json"
+    doc = scanner.redact(json.loads(data))
+    write_atomic(raw_dir / raw_name, json.dumps(doc, indent=1, sort_keys=True))
+    stdout_path.unlink(missing_ok=True)
+    run = ScannerRun(name=job.name, scanner=scanner.name, status=RunStatus.OK,
+                     required=job.required, duration_s=time.monotonic() - started,
+                     raw_count=parsed.raw_count, raw_output=f"{RAW_DIR}/{raw_name}",
+                     warnings=tuple(one_line(w) for w in parsed.warnings),
+                     properties=dict(parsed.properties), version=version,
+                     tested_version=tested, exit_code=done.returncode)
+    return JobOutcome(run=run, findings=parsed.findings)
+
+
+def _keep_unparsed(src: Path, dest: Path, limit: int = 64 * 1024) -> None:
+    if src.exists():
+        with open(src, "rb") as fh:
+            data = fh.read(limit)
+        write_atomic(dest, data.decode("utf-8", "replace"))
+        src.unlink()
+
+
+def run_all(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext,
+            out_dir: Path) -> list[JobOutcome]:
+    """All jobs at once (threads only wait on subprocesses); results in plan order."""
+    if not planned:
+        return []
+    with ThreadPoolExecutor(max_workers=len(planned)) as pool:
+        futures = [pool.submit(run_job, s, j, ctx, out_dir) for s, j in planned]
+        return [f.result() for f in futures]

@@ -1,0 +1,121 @@
+"""One scan, end to end: plan -> run -> normalize -> merge -> ScanResult.
+
+Evaluation and reporting are separate (policy/evaluate.py, reporters/) so that
+`gate` and `report` can re-use a saved findings.json without rescanning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from . import fingerprint as fp
+from .advisories import AdvisoryDB, load_dir
+from .errors import ScannerError, UsageError
+from .merge import Merge, assign_targets, dedup
+from .model import RunStatus, ScannerRun, ScanResult, sort_findings
+from .osv_server import OsvServer
+from .policy.model import Policy
+from .runner import run_all
+from .scanners import SCANNERS
+from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanOptions:
+    root: Path
+    output_dir: Path
+    advisories: Path | None = None
+    images: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()  # restrict to these scanners (pre-commit fast hook)
+
+
+def _utc(now: datetime.datetime) -> str:
+    return now.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                             timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return (out.stdout.strip() or None) if out.returncode == 0 else None
+
+
+def settings_for(policy: Policy) -> list[ScannerSettings]:
+    if policy.scanners:
+        return [s for s in policy.scanners.values() if s.enabled]
+    return [ScannerSettings(name=n) for n in SCANNERS]
+
+
+def plan(policy: Policy, ctx: ScanContext, only: Sequence[str] = ()
+         ) -> tuple[list[tuple[Scanner, Job]], list[ScannerRun]]:
+    """Jobs to run, and runs that failed already at planning (bad config, no inputs)."""
+    jobs: list[tuple[Scanner, Job]] = []
+    failed: list[ScannerRun] = []
+    for settings in settings_for(policy):
+        if only and settings.name not in only:
+            continue
+        scanner = SCANNERS[settings.name]
+        try:
+            jobs += [(scanner, job) for job in scanner.plan(settings, ctx)]
+        except ScannerError as exc:
+            failed.append(ScannerRun(name=settings.name, scanner=settings.name,
+                                     status=RunStatus.FAILED, required=settings.required,
+                                     reason=exc.reason + (f" ({exc.hint})" if exc.hint else "")))
+    return jobs, failed
+
+
+@contextlib.contextmanager
+def _advisory_service(directory: Path | None) -> Iterator[tuple[AdvisoryDB | None, str | None]]:
+    if directory is None:
+        yield None, None
+        return
+    db = load_dir(directory)
+    with OsvServer(db) as server:
+        yield db, server.query_url
+
+
+def scan(policy: Policy, opts: ScanOptions,
+         now: datetime.datetime | None = None) -> tuple[ScanResult, list[Merge]]:
+    root = opts.root.resolve()
+    if not root.is_dir():
+        raise UsageError(f"{opts.root}: not a directory")
+    started = now or datetime.datetime.now(datetime.timezone.utc)
+    advisories = opts.advisories
+    if advisories is None and policy.advisories:
+        base = Path(policy.source).parent if not policy.source.startswith("preset:") else root
+        advisories = base / policy.advisories
+    images = tuple(dict.fromkeys((*opts.images, *(t.image for t in policy.targets if t.image))))
+    with tempfile.TemporaryDirectory(prefix="posture-gate-") as work, \
+            _advisory_service(advisories) as (db, osv_url):
+        ctx = ScanContext(root=root, work_dir=Path(work), osv_url=osv_url, advisories=db,
+                          images=images, source=fp.SourceLines(root))
+        jobs, failed = plan(policy, ctx, opts.only)
+        outcomes = run_all(jobs, ctx, opts.output_dir)
+    runs = [*failed, *(o.run for o in outcomes)]
+    if db is not None:
+        runs = [r if r.scanner != "pip-audit" else
+                ScannerRun(**{**r.__dict__, "properties": {**r.properties,
+                                                           "advisories_newest": db.newest}})
+                for r in runs]
+    raw = [f for o in outcomes for f in o.findings]
+    merged, merges = dedup(fp.disambiguate(raw))
+    findings = assign_targets(merged, [t.rule() for t in policy.targets])
+    finished = datetime.datetime.now(datetime.timezone.utc) if now is None else now
+    result = ScanResult(
+        tool_version=__version__, started_at=_utc(started), finished_at=_utc(finished),
+        root=str(root), policy=policy.source, policy_digest=policy.digest,
+        scanners=tuple(runs), findings=sort_findings(findings),
+        commit=_git(root, "rev-parse", "HEAD"),
+        branch=_git(root, "rev-parse", "--abbrev-ref", "HEAD"),
+        image=images[0] if images else None,
+    )
+    return result, merges

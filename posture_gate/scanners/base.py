@@ -1,0 +1,177 @@
+"""The one interface every scanner adapter implements, and what it receives."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..advisories import AdvisoryDB
+from ..errors import ScannerOutputError
+from ..fingerprint import SourceLines
+from ..model import Finding, Severity
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScannerSettings:
+    """One scanner's block of the policy, after validation."""
+
+    name: str
+    enabled: bool = True
+    required: bool = True
+    timeout: float = 600.0
+    extra_args: tuple[str, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanContext:
+    root: Path
+    work_dir: Path  # private scratch space (caches) for this scan
+    osv_url: str | None = None  # set when posture-gate serves --advisories itself
+    advisories: AdvisoryDB | None = None  # local OSV records (--advisories), for severity
+    images: tuple[str, ...] = ()
+    source: SourceLines | None = None
+
+    def lines(self) -> SourceLines:
+        return self.source or SourceLines(self.root)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Job:
+    """One planned invocation. A scanner may plan several (trivy fs + trivy image)."""
+
+    name: str
+    scanner: str
+    argv: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+    required: bool = True
+    timeout: float = 600.0
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Parsed:
+    findings: tuple[Finding, ...]
+    raw_count: int
+    warnings: tuple[str, ...] = ()
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Scanner(Protocol):
+    name: str
+    executable: str
+    ok_exit_codes: frozenset[int]
+    tested_versions: frozenset[str]
+
+    def plan(self, settings: ScannerSettings, ctx: ScanContext) -> list[Job]:
+        """The invocations to run: argv lists, never a shell string."""
+
+    def version_argv(self) -> list[str]: ...
+
+    def parse_version(self, text: str) -> str | None: ...
+
+    def preflight(self, job: Job, ctx: ScanContext) -> None:
+        """Raise ScannerError when the job cannot possibly succeed (e.g. no trivy DB)."""
+
+    def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str) -> Parsed:
+        """The tool's JSON -> findings. Raise ScannerOutputError on anything unexpected."""
+
+    def redact(self, doc: Any) -> Any:
+        """The raw document with source snippets and secret matches removed, for keeping."""
+
+
+def load_json_object(data: bytes, scanner: str) -> dict[str, Any]:
+    text = data.decode("utf-8", "replace").strip()
+    if not text:
+        raise ScannerOutputError(scanner, "produced no output")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ScannerOutputError(
+            scanner, f"output is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    if not isinstance(doc, dict):
+        raise ScannerOutputError(
+            scanner, f"output is JSON {type(doc).__name__}, expected an object")
+    return doc
+
+
+def require(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...], scanner: str,
+            where: str = "") -> Any:
+    """Fetch doc[key] and check its type, or fail with a message naming the key."""
+    if key not in doc:
+        raise ScannerOutputError(scanner, f"unexpected output shape: no '{where}{key}'")
+    value = doc[key]
+    if not isinstance(value, kind):
+        raise ScannerOutputError(
+            scanner, f"unexpected output shape: '{where}{key}' is {type(value).__name__}"
+        )
+    return value
+
+
+_SEVERITY_WORDS = {
+    "critical": Severity.CRITICAL,
+    "high": Severity.HIGH,
+    "error": Severity.HIGH,
+    "medium": Severity.MEDIUM,
+    "moderate": Severity.MEDIUM,
+    "warning": Severity.MEDIUM,
+    "low": Severity.LOW,
+    "info": Severity.INFO,
+    "inventory": Severity.INFO,
+    "experiment": Severity.INFO,
+    "negligible": Severity.INFO,
+}
+
+
+def severity_from_word(word: object) -> Severity:
+    """The single mapping of every scanner's severity word (see README 'Severities')."""
+    if not isinstance(word, str):
+        return Severity.UNKNOWN
+    return _SEVERITY_WORDS.get(word.strip().lower(), Severity.UNKNOWN)
+
+
+def severity_from_score(score: float, *, cvss_v2: bool = False) -> Severity:
+    """FIRST qualitative scale; CVSS v2 has no critical band."""
+    if score <= 0.0:
+        return Severity.INFO
+    if score < 4.0:
+        return Severity.LOW
+    if score < 7.0:
+        return Severity.MEDIUM
+    if score < 9.0 or cvss_v2:
+        return Severity.HIGH
+    return Severity.CRITICAL
+
+
+_CWE = re.compile(r"CWE-(\d+)", re.IGNORECASE)
+
+
+def cwe_ids(values: object) -> list[str]:
+    """'CWE-78: Improper…', 78, ['CWE-79'] -> ['CWE-78', ...] (deduplicated, ordered)."""
+    items = values if isinstance(values, list) else [values]
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, int) and not isinstance(item, bool):
+            out.append(f"CWE-{item}")
+        elif isinstance(item, str):
+            out.extend(f"CWE-{m}" for m in _CWE.findall(item))
+    return list(dict.fromkeys(out))
+
+
+def relpath(path: str, root: Path) -> str:
+    """Repo-relative POSIX path for any path a tool printed."""
+    p = Path(path)
+    if p.is_absolute():
+        try:
+            p = p.resolve().relative_to(root.resolve())
+        except ValueError:
+            return p.as_posix()
+    text = p.as_posix()
+    while text.startswith("./"):
+        text = text[2:]
+    return text
