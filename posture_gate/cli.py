@@ -24,6 +24,7 @@ from .model import ScanResult
 from .policy import schema as policy_schema
 from .policy.evaluate import Verdict, evaluate
 from .reporters import REPORTERS
+from .reporters.base import output_files
 from .reporters.jsonfile import read_run, read_verdict
 from .scan import ScanOptions, scan
 from .scanners import SCANNERS
@@ -60,8 +61,17 @@ def _today(value: str | None) -> datetime.date:
         raise UsageError(f"--today: not a date (YYYY-MM-DD): {value}") from None
 
 
+# Convenience names for groups of formats.
+ALIASES = {
+    "gitlab": ("gitlab-sast", "gitlab-dependency-scanning", "gitlab-container-scanning",
+               "gitlab-secret-detection"),
+}
+
+
 def _formats(value: str) -> list[str]:
-    names = [v.strip() for v in value.split(",") if v.strip()]
+    names: list[str] = []
+    for v in (v.strip() for v in value.split(",")):
+        names += ALIASES.get(v, (v,)) if v else ()
     unknown = [n for n in names if n not in REPORTERS]
     if unknown:
         raise UsageError(f"--format: unknown format '{unknown[0]}' "
@@ -79,17 +89,20 @@ def _policy_ref(policy: str | None, root: Path) -> str:
 def _write_reports(run: ScanResult, verdict: Verdict, out_dir: Path,
                    formats: Sequence[str]) -> None:
     """findings.json always; then each file format. Console goes to stdout."""
-    rendered = {name: REPORTERS[name].render(run, verdict)
+    # Render everything before writing anything: a reporter that fails leaves the
+    # previous reports intact.
+    rendered = {name: output_files(REPORTERS[name], run, verdict)
                 for name in dict.fromkeys(["json", *formats])}
-    for name, text in rendered.items():
+    for name, files in rendered.items():
         if name != "console":
-            write_atomic(out_dir / REPORTERS[name].filename, text)
+            for filename, text in files.items():
+                write_atomic(out_dir / filename, text)
     if "console" in formats:
-        click.echo(rendered["console"], nl=False)
+        click.echo(REPORTERS["console"].render(run, verdict), nl=False)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary and "markdown" in rendered:
         with open(summary, "a", encoding="utf-8") as fh:
-            fh.write(rendered["markdown"])
+            fh.write(REPORTERS["markdown"].render(run, verdict))
 
 
 def _load_saved(path: Path) -> tuple[dict[str, Any], ScanResult]:
@@ -180,11 +193,11 @@ def report_cmd(findings: Path, formats: str, output_dir: Path) -> None:
     doc, run = _load_saved(findings)
     verdict = read_verdict(doc, run, str(findings))
     for name in names:
-        text = REPORTERS[name].render(run, verdict)
         if name == "console":
-            click.echo(text, nl=False)
+            click.echo(REPORTERS[name].render(run, verdict), nl=False)
         else:
-            write_atomic(output_dir / REPORTERS[name].filename, text)
+            for filename, text in output_files(REPORTERS[name], run, verdict).items():
+                write_atomic(output_dir / filename, text)
 
 
 @main.group("baseline")

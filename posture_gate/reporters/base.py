@@ -14,3 +14,13 @@ class Reporter(Protocol):
 
     def render(self, run: ScanResult, verdict: Verdict) -> str:
         """No file I/O, no clock: the caller writes the text atomically."""
+
+
+def output_files(reporter: Reporter, run: ScanResult, verdict: Verdict) -> dict[str, str]:
+    """File name -> text. A reporter that must split its output (SARIF over GitHub's
+    limits) provides `files(run, verdict)`; every other one writes `filename`."""
+    files = getattr(reporter, "files", None)
+    if callable(files):
+        result: dict[str, str] = files(run, verdict)
+        return result
+    return {reporter.filename: reporter.render(run, verdict)}
