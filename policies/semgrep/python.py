@@ -4,6 +4,7 @@
 # ruff: noqa
 # fmt: off
 import asyncio
+import enum
 import hashlib
 import http.server
 import io
@@ -35,6 +36,7 @@ import requests
 import sqlalchemy
 import yaml
 from yaml import SafeLoader
+from ruamel.yaml import YAML
 from django.conf import settings
 from django.utils.safestring import mark_safe
 from flask import Flask, Markup, request, send_file, send_from_directory
@@ -148,6 +150,12 @@ def load_yaml(stream):
     # ok: pg-yaml-unsafe-load
     h = yaml.load(stream, Loader=SafeLoader)
     return a, b, c, d, e, f, g, h
+
+
+def load_ruamel(stream):
+    yaml = YAML(typ="safe")
+    # ok: pg-yaml-unsafe-load
+    return yaml.load(stream)
 
 
 # ---------------------------------------------------------------- pg-pickle-deserialization
@@ -523,6 +531,18 @@ def connect_db_from_env(create_engine):
 DATABASES = {"default": {"USER": "app", "PASSWORD": "pr0d-db-pa55"}}
 # ok: pg-hardcoded-password
 CACHES = {"default": {"PASSWORD": "", "LOCATION": "redis://cache:6379"}}
+
+
+class Category(enum.Enum):
+    # ok: pg-hardcoded-password
+    SECRET = "secret"
+    # ok: pg-hardcoded-password
+    API_KEY = "api-key-finding"
+
+
+class FormFields:
+    # ok: pg-hardcoded-password
+    password = "password"
 
 
 def placeholder_settings():

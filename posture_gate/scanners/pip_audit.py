@@ -98,7 +98,8 @@ class PipAudit:
     def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str) -> Parsed:
         doc = load_json_object(data, self.name)
         deps = require(doc, "dependencies", list, self.name)
-        where = requirement_lines(ctx.root, list(job.meta.get("requirements", [])))
+        manifests = list(job.meta.get("requirements") or ["requirements.txt"])
+        where = requirement_lines(ctx.root, manifests)
         fetcher = _Fetcher(job.meta.get("osv_url") if job.meta.get("fetch_severity") else None,
                            ctx.advisories)
         findings: list[Finding] = []
@@ -113,8 +114,7 @@ class PipAudit:
                 continue
             ver = require(dep, "version", str, self.name, f"dependencies[{i}].")
             vulns = require(dep, "vulns", list, self.name, f"dependencies[{i}].")
-            manifest, line = where.get(osv.canonical_name(name),
-                                       (job.meta.get("requirements", ["requirements.txt"])[0], 1))
+            manifest, line = where.get(osv.canonical_name(name), (manifests[0], 1))
             for v in vulns:
                 raw += 1
                 if not isinstance(v, dict) or not isinstance(v.get("id"), str):
