@@ -23,6 +23,7 @@ import tempfile
 import xml.dom.minidom
 import xml.etree.ElementTree as ET
 import xml.sax
+from pathlib import Path
 
 import defusedxml.ElementTree
 import dill
@@ -238,6 +239,14 @@ def sql_queries(conn, cursor, user_id, name, table):
     safe = "SELECT count(*) FROM users"
     # ok: pg-sql-string-formatting
     cursor.execute(safe)
+    filtered = "SELECT * FROM users"
+    filtered += " WHERE name = %s"
+    # ok: pg-sql-string-formatting
+    cursor.execute(filtered, (name,))
+    search = "SELECT * FROM users WHERE 1 = 1"
+    search += f" AND name LIKE '%{name}%'"
+    # ruleid: pg-sql-string-formatting
+    cursor.execute(search)
 
 
 # ---------------------------------------------------------------- pg-sqlalchemy-text-formatting
@@ -301,7 +310,18 @@ def tls_cert_none(sock):
     ctx.verify_mode = ssl.CERT_REQUIRED
     # ok: pg-ssl-cert-none
     ctx.check_hostname = True
-    return ctx.wrap_socket(sock, server_hostname="example.com")
+    # ruleid: pg-ssl-cert-none
+    legacy = ssl.wrap_socket(sock, cert_reqs=ssl.CERT_NONE)
+    return ctx.wrap_socket(sock, server_hostname="example.com"), legacy
+
+
+def tls_custom_hostname_check(sock, verify_host):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    # ok: pg-ssl-cert-none
+    ctx.check_hostname = False
+    conn = ctx.wrap_socket(sock)
+    verify_host(conn.getpeercert())
+    return conn
 
 
 # ---------------------------------------------------------------- pg-paramiko-auto-add-policy
@@ -380,6 +400,16 @@ def read_report():
         return fh.read()
 
 
+@app.route("/upload", methods=["POST"])
+def upload():
+    upload = request.files["doc"]
+    # ruleid: pg-flask-path-traversal
+    upload.save(open(os.path.join("/srv/uploads", upload.filename), "wb"))
+    report = Path("/srv/reports") / request.form["name"]
+    # ruleid: pg-flask-path-traversal
+    return report.read_text()
+
+
 @app.route("/download-safe")
 def download_safe():
     filename = secure_filename(request.args.get("file", ""))
@@ -391,6 +421,14 @@ def download_safe():
 def download_dir():
     # ok: pg-flask-path-traversal
     return send_from_directory("/srv/files", request.args["file"])
+
+
+@app.route("/index")
+def index():
+    lang = request.args.get("lang", "en")
+    # ok: pg-flask-path-traversal
+    body = Path("/srv/static/index.html").read_text()
+    return body.replace("{lang}", lang)
 
 
 def read_config():
@@ -506,6 +544,10 @@ DB_PASSWORD = "s3cr3t-Pa55!"
 SECRET_KEY = "django-insecure-7h1s-1s-n0t-s3cr3t"
 # ok: pg-hardcoded-password
 PASSWORD_ENV_VAR = "DB_PASSWORD"
+# ok: pg-hardcoded-password
+OTEL_EXPORTER_PASSWORD = "OTEL_EXPORTER_PASSWORD"
+# ok: pg-hardcoded-password
+MASKED_PASSWORD = "****"
 # ok: pg-hardcoded-password
 API_KEY = os.environ.get("API_KEY", "")
 # ok: pg-hardcoded-password

@@ -78,11 +78,14 @@ def _schema_errors(data: Any, lines: Mapping[tuple[str | int, ...], int],
     return out
 
 
-def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+def _overlay(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """`extends`: sections (gates, scanners...) merge by key; each gate or scanner block
+    written in the policy replaces the preset's whole block, so no limit is inherited
+    unseen."""
     out = dict(base)
     for k, v in over.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
+            out[k] = {**out[k], **v}
         else:
             out[k] = v
     return out
@@ -118,7 +121,7 @@ def check(ref: str, *, today: datetime.date) -> tuple[list[str], Policy | None]:
         return problems, None
     if data.get("extends"):
         preset, _ = yamlload.load(_preset_text(data["extends"]))
-        data = _deep_merge(preset, {k: v for k, v in data.items() if k != "extends"})
+        data = _overlay(preset, {k: v for k, v in data.items() if k != "extends"})
     problems = [f"{source}:{line or 1}: {msg}" for line, msg in
                 _semantic_errors(data, lines, today)]
     if problems:

@@ -42,6 +42,8 @@ def load(text: str) -> tuple[Any, dict[Path_, int]]:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and (mark is None or mark.line >= text.count("\n")):
+            mark = exc.context_mark  # "unexpected end": the construct left open is the news
         raise YamlError(mark.line + 1 if mark is not None else None,
                         f"invalid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:

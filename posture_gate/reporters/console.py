@@ -36,10 +36,10 @@ class ConsoleReporter:
         for s in run.scanners:
             state = s.status.value if s.status is RunStatus.OK or s.required else \
                 f"skipped (optional, {s.status.value})"
-            ver = f" {s.version}" if s.version else ""
+            ver = f" (version {one_line(s.version, 40)})" if s.version else ""
             detail = f"{s.raw_count} raw finding(s), {s.duration_s:.1f}s" \
                 if s.status is RunStatus.OK else one_line(s.reason or "", 200)
-            out.append(f"  {s.name}{ver}: {state} - {detail}")
+            out.append(f"  {s.name}: {state} - {detail}{ver}")
         for w in verdict.warnings:
             out.append(f"warning: {one_line(w, 300)}")
         out.append("")
