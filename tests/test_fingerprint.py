@@ -6,8 +6,8 @@ from pathlib import Path
 
 from posture_gate import fingerprint as fp
 from posture_gate.model import Category, Finding, Location, Severity
-from posture_gate.scanners.base import Job, ScanContext
 from posture_gate.scanners.bandit import Bandit
+from posture_gate.scanners.base import Job, ScanContext
 
 BANDIT_DOC = """{"errors": [], "results": [
  {"test_id": "B602", "test_name": "subprocess_popen_with_shell_equals_true",
