@@ -135,15 +135,30 @@ def main() -> None:
 @click.option("--baseline", type=click.Path(path_type=Path), help="Baseline for new/ratchet.")
 @click.option("--only", multiple=True, type=click.Choice(sorted(SCANNERS)),
               help="Run only these scanners.")
+@click.option("--trivy-cache-dir", type=click.Path(path_type=Path),
+              help="trivy cache (holds db/trivy.db); overrides the policy.")
+@click.option("--db-repository", "db_repositories", multiple=True,
+              help="trivy DB mirror (OCI repository), repeatable; also for the Java DB.")
+@click.option("--skip-db-update", is_flag=True, default=None,
+              help="Use the DB already in the cache; never download it.")
+@click.option("--offline-scan", is_flag=True, default=None,
+              help="trivy makes no API requests while scanning.")
 @click.option("--today", hidden=True, help="Evaluate as of this date (tests).")
 @boundary
 def scan_cmd(path: Path, policy: str | None, output_dir: Path, formats: str,
              advisories: Path | None, images: tuple[str, ...], baseline: Path | None,
-             only: tuple[str, ...], today: str | None) -> None:
+             only: tuple[str, ...], trivy_cache_dir: Path | None,
+             db_repositories: tuple[str, ...], skip_db_update: bool | None,
+             offline_scan: bool | None, today: str | None) -> None:
     """Scan PATH (default: .) and gate the result."""
     day = _today(today)
     names = _formats(formats)
     pol = policy_schema.load_policy(_policy_ref(policy, path), today=day)
+    pol = policy_schema.with_scanner_options(pol, "trivy", {
+        "cache_dir": str(trivy_cache_dir.resolve()) if trivy_cache_dir else None,
+        "db_repository": list(db_repositories) or None,
+        "java_db_repository": list(db_repositories) or None,
+        "skip_db_update": skip_db_update, "offline_scan": offline_scan})
     base = baseline_mod.load(baseline) if baseline else None
     if advisories is not None and not advisories.is_dir():
         raise UsageError(f"--advisories: {advisories}: not a directory")
@@ -238,6 +253,22 @@ def policy_validate(policy: str, today: str | None) -> None:
     if problems:
         sys.exit(2)
     click.echo(f"{policy}: ok")
+
+
+@policy_group.command("test")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--today", hidden=True)
+@boundary
+def policy_test(directory: Path, today: str | None) -> None:
+    """Run policy test cases (policy + fixture findings + expected verdict) under DIRECTORY."""
+    from .policy.testing import run_all
+
+    results = run_all(directory, _today(today))
+    for r in results:
+        click.echo(f"{'PASS' if r.passed else 'FAIL'} {r.name}: {one_line(r.detail, 400)}")
+    failed = sum(not r.passed for r in results)
+    click.echo(f"{len(results) - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
 
 
 @main.command("doctor")

@@ -9,6 +9,7 @@ import datetime
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -128,6 +129,20 @@ def check(ref: str, *, today: datetime.date) -> tuple[list[str], Policy | None]:
         return problems, None
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return [], _build(data, lines, source, digest)
+
+
+def with_scanner_options(policy: Policy, name: str, overrides: Mapping[str, Any]) -> Policy:
+    """Command-line flags win over the policy file; None means 'not given'."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if not given:
+        return policy
+    scanners = dict(policy.scanners) if policy.scanners else \
+        {n: ScannerSettings(name=n) for n in SCANNERS}
+    if name not in scanners:
+        return policy  # the policy does not run this scanner; flags for it change nothing
+    current = scanners[name]
+    scanners[name] = replace(current, options={**current.options, **given})
+    return replace(policy, scanners=scanners)
 
 
 def load_policy(ref: str, *, today: datetime.date) -> Policy:
