@@ -132,7 +132,7 @@ class TargetRule:
     image: str | None = None
 
 
-def _path_matches(path: str, pattern: str) -> bool:
+def path_matches(path: str, pattern: str) -> bool:
     pattern = pattern.rstrip("/")
     if any(ch in pattern for ch in "*?["):
         return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern + "/*")
@@ -145,7 +145,7 @@ def target_of(f: Finding, targets: Sequence[TargetRule]) -> str | None:
         if f.image is not None:
             if t.image is not None and t.image == f.image:
                 return t.name
-        elif f.location is not None and any(_path_matches(f.location.path, p) for p in t.paths):
+        elif f.location is not None and any(path_matches(f.location.path, p) for p in t.paths):
             return t.name
     return None
 

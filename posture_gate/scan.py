@@ -18,7 +18,7 @@ from . import __version__
 from . import fingerprint as fp
 from .advisories import AdvisoryDB, load_dir
 from .errors import ScannerError, UsageError
-from .merge import Merge, assign_targets, dedup
+from .merge import Merge, dedup
 from .model import RunStatus, ScannerRun, ScanResult, sort_findings
 from .osv_server import OsvServer
 from .policy.model import Policy
@@ -107,8 +107,7 @@ def scan(policy: Policy, opts: ScanOptions,
                                                            "advisories_newest": db.newest}})
                 for r in runs]
     raw = [f for o in outcomes for f in o.findings]
-    merged, merges = dedup(fp.disambiguate(raw))
-    findings = assign_targets(merged, [t.rule() for t in policy.targets])
+    findings, merges = dedup(fp.disambiguate(raw))
     finished = datetime.datetime.now(datetime.timezone.utc) if now is None else now
     result = ScanResult(
         tool_version=__version__, started_at=_utc(started), finished_at=_utc(finished),

@@ -24,7 +24,7 @@ from packaging.version import InvalidVersion, Version
 
 from ..advisories import canonical_name
 from ..baseline import Baseline, cell, cell_counts
-from ..merge import _path_matches
+from ..merge import assign_targets, path_matches
 from ..model import Category, Finding, ScannerRun, Severity, Suppression
 from .model import ANY, Gate, GateSpec, Ignore, Policy
 
@@ -78,7 +78,7 @@ def _ignore_matches(ign: Ignore, f: Finding) -> bool:
         return False
     if ign.package and not _package_matches(ign.package, f):
         return False
-    if ign.paths and not (f.location and any(_path_matches(f.location.path, p)
+    if ign.paths and not (f.location and any(path_matches(f.location.path, p)
                                              for p in ign.paths)):
         return False
     return not (ign.target and f.target != ign.target)
@@ -232,6 +232,9 @@ def _ratchet(findings: Sequence[Finding], new: frozenset[str],
 
 def evaluate(policy: Policy, findings: Sequence[Finding], runs: Sequence[ScannerRun], *,
              today: datetime.date, baseline: Baseline | None = None) -> Verdict:
+    # Targets belong to the policy being evaluated (a saved run may be re-gated
+    # against another policy), so they are assigned here, not at scan time.
+    findings = assign_targets(findings, [t.rule() for t in policy.targets])
     applied, warnings = apply_suppressions(policy, findings, today)
     known = baseline.fingerprints() if baseline is not None else frozenset()
     new = frozenset(f.fingerprint for f in applied if _is_new(f, known))

@@ -31,7 +31,7 @@ class GateSpec:
     """A named gate as written in the policy: `dependency`, `new`, `per_target.api.code`."""
 
     name: str
-    kind: str  # "category" | "new"
+    kind: str  # "category" | "new" | "overdue"
     gate: Gate
     target: str | None = None
 
@@ -63,6 +63,30 @@ class Ignore:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SlackNotify:
+    webhook_url_env: str  # the URL is read from this environment variable, never the file
+    on: str = "failure"  # failure | change | always
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailNotify:
+    smtp_host: str
+    sender: str
+    to: tuple[str, ...]
+    smtp_port: int | None = None  # default 587 with STARTTLS, else 25
+    starttls: bool = True
+    username_env: str | None = None
+    password_env: str | None = None
+    on: str = "failure"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notify:
+    slack: SlackNotify | None = None
+    email: EmailNotify | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Policy:
     source: str  # file path or "preset:default"
     digest: str
@@ -76,3 +100,5 @@ class Policy:
     max_ignore_days: int = 90
     grace_days: int = 0
     advisories: str | None = None
+    sla_days: Mapping[str, int] = field(default_factory=dict)  # severity value -> days
+    notify: Notify = field(default_factory=Notify)

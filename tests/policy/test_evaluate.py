@@ -122,11 +122,18 @@ TARGETS = """targets:
 """
 
 
+def test_targets_come_from_the_evaluated_policy(tmp_path: Path) -> None:
+    stale = F(path="services/api/a.py", target="old-name")
+    v = verdict(tmp_path, TARGETS + "gates: {code: {max: {any: 9}}}", [stale])
+    assert v.findings[0].target == "api"
+
+
 def test_per_target_gate_and_strict_preset(tmp_path: Path) -> None:
     text = TARGETS + ("gates:\n  code: {max: {high: 5}}\n"
                       "  per_target:\n    worker: {code: {max: {low: 0}}}\n")
-    fs = [F(severity="medium", target="api"), F(severity="low", n=1, target="worker"),
-          F(severity="medium", n=2, target=None)]
+    fs = [F(severity="medium", path="services/api/a.py"),
+          F(severity="low", n=1, path="services/worker/w.py"),
+          F(severity="medium", n=2, path="scripts/x.py")]
     c = counts(verdict(tmp_path, text, fs))
     assert c["code.max.high"] == (0, True)
     assert c["per_target.worker.code.max.low"] == (1, False)
@@ -225,9 +232,10 @@ def test_ratchet_fails_only_when_total_grew_and_a_finding_is_new(tmp_path: Path)
 
 def test_ratchet_per_target(tmp_path: Path) -> None:
     text = TARGETS + "gates: {ratchet: true}"
-    a = F(target="api")
-    moved = F(n=1, target="worker")
-    v = verdict(tmp_path, text, [a, moved], baseline=base([a, F(n=3, target="api")]))
+    a = F(path="services/api/a.py")
+    moved = F(n=1, path="services/worker/w.py")
+    old = [a.with_(target="api"), F(n=3, path="services/api/b.py", target="api")]
+    v = verdict(tmp_path, text, [a, moved], baseline=base(old))
     assert [g.name for g in v.failed_gates if g.kind == "ratchet"] == \
         ["ratchet.target:worker/code/high"]
 
@@ -280,7 +288,8 @@ gate_st = st.fixed_dictionaries(
     {"max": st.dictionaries(st.sampled_from([*SEVS, "any"]), st.integers(0, 5), min_size=1)},
     optional={"fixable_only": st.booleans(),
               "min_confidence": st.sampled_from(["low", "medium", "high"]),
-              "min_cvss": st.floats(0, 10), "treat_unknown_as": st.sampled_from(SEVS)})
+              "min_cvss": st.floats(0, 10).map(lambda x: round(x, 1)),
+              "treat_unknown_as": st.sampled_from(SEVS)})
 policy_st = st.fixed_dictionaries({}, optional={
     **{c: gate_st for c in CATS}, "new": gate_st, "ratchet": st.booleans()})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,19 @@ def test_extends_overrides_preset(tmp_path: Path) -> None:
     code = next(g for g in policy.gates if g.name == "code")
     assert dict(code.gate.limits) == {"critical": 0}
     assert policy.allow_inline_suppressions is False  # from strict
+
+
+def test_policy_test_runs_the_documented_cases(tmp_path: Path) -> None:
+    from tests.conftest import REPO
+
+    proc = run_cli("policy", "test", str(REPO / "policies" / "tests"), "--today", "2026-11-26")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1] == "3 passed, 0 failed"
+    # a wrong expectation is reported and fails the command
+    case = tmp_path / "wrong"
+    shutil.copytree(REPO / "policies" / "tests" / "worker-ignores-unfixable", case)
+    (case / "expect.yml").write_text(
+        f"policy: {REPO / 'policies' / 'background-worker.yml'}\nstatus: fail\n")
+    proc = run_cli("policy", "test", str(tmp_path), "--today", "2026-11-26")
+    assert proc.returncode == 1
+    assert "FAIL wrong: status pass, expected fail" in proc.stdout
