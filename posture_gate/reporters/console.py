@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from ..model import Category, RunStatus, ScanResult, Severity
 from ..policy.evaluate import Verdict, totals
 from ..textutil import one_line
@@ -12,6 +14,31 @@ _SEV = Severity.ordered()
 def _row(cells: list[str], widths: list[int]) -> str:
     return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in
                      enumerate(zip(cells, widths, strict=True))).rstrip()
+
+
+def _age_days(stamp: str, started: str) -> int | None:
+    try:
+        then = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        now = datetime.datetime.fromisoformat(started.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=datetime.timezone.utc)
+    return (now - then).days
+
+
+def data_freshness(run: ScanResult) -> list[str]:
+    """How old the vulnerability data was: trivy's DB and the served OSV records."""
+    lines = []
+    for s in run.scanners:
+        for key, label in (("db_updated_at", "trivy DB updated"),
+                           ("advisories_newest", "newest advisory record")):
+            stamp = s.properties.get(key)
+            if isinstance(stamp, str):
+                age = _age_days(stamp, run.started_at)
+                suffix = f" ({age} days before this scan)" if age is not None else ""
+                lines.append(f"{s.name}: {label} {one_line(stamp, 40)}{suffix}")
+    return lines
 
 
 class ConsoleReporter:
@@ -40,6 +67,7 @@ class ConsoleReporter:
             detail = f"{s.raw_count} raw finding(s), {s.duration_s:.1f}s" \
                 if s.status is RunStatus.OK else one_line(s.reason or "", 200)
             out.append(f"  {s.name}: {state} - {detail}{ver}")
+        out += [f"  {line}" for line in data_freshness(run)]
         for w in verdict.warnings:
             out.append(f"warning: {one_line(w, 300)}")
         out.append("")
