@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 from .. import advisories as osv
 from ..errors import ScannerError, ScannerOutputError
@@ -24,6 +30,7 @@ from .base import (
 )
 
 _REQ_LINE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*==")
+_TOML_PIN = re.compile(r"[\"']\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*==")
 
 
 def requirement_lines(root: Path, files: list[str]) -> dict[str, tuple[str, int]]:
@@ -34,11 +41,29 @@ def requirement_lines(root: Path, files: list[str]) -> dict[str, tuple[str, int]
             text = (root / rel).read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
+        toml = rel.endswith(".toml")
         for n, line in enumerate(text.splitlines(), start=1):
-            m = _REQ_LINE.match(line)
-            if m:
-                found.setdefault(osv.canonical_name(m.group(1)), (rel, n))
+            names = [m.group(1) for m in _TOML_PIN.finditer(line)] if toml else \
+                [m.group(1) for m in [_REQ_LINE.match(line)] if m]
+            for name in names:
+                found.setdefault(osv.canonical_name(name), (rel, n))
     return found
+
+
+def pyproject_pins(path: Path) -> list[str]:
+    """[project].dependencies of a pyproject.toml, each required to be pinned with ==."""
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ScannerError("pip-audit", f"cannot read {path.name}: {exc}") from None
+    deps = doc.get("project", {}).get("dependencies", [])
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        raise ScannerError("pip-audit", f"{path.name}: [project].dependencies is not a list")
+    unpinned = [d for d in deps if "==" not in d.split(";")[0]]
+    if unpinned:
+        raise ScannerError("pip-audit", f"{path.name}: dependency not pinned with ==: "
+                           f"{unpinned[0]}", "pin it, or set pip-audit.resolve: true")
+    return [d for d in deps if d.strip()]
 
 
 class PipAudit:
@@ -65,12 +90,23 @@ class PipAudit:
                 raise ScannerError(self.name, f"requirements file not found: {r}")
         argv = [self.executable, "-f", "json", "--progress-spinner", "off",
                 "--cache-dir", str(ctx.work_dir / "pip-audit-cache")]
+        resolve = bool(opts.get("resolve", False))
+        manifests = reqs
         if reqs:
             for r in reqs:
                 argv += ["-r", r]
-        else:
+        elif resolve:
             argv.append(str(project))
-        if not opts.get("resolve", False):
+            manifests = [f"{project}/pyproject.toml".removeprefix("./")]
+        else:
+            # pip-audit resolves a project with pip (a virtualenv, index access); to audit
+            # exactly what is pinned we hand it the project's pins as a requirements file.
+            pinned = pyproject_pins(ctx.root / str(project) / "pyproject.toml")
+            pins = ctx.work_dir / "pyproject-pins.txt"
+            pins.write_text("".join(f"{line}\n" for line in pinned), encoding="utf-8")
+            argv += ["-r", str(pins)]
+            manifests = [str(Path(str(project)) / "pyproject.toml").removeprefix("./")]
+        if not resolve:
             # Audit exactly what is pinned; no virtualenv, no index access.
             argv += ["--no-deps", "--disable-pip"]
         osv_url = ctx.osv_url or opts.get("osv_url")
@@ -81,7 +117,7 @@ class PipAudit:
         argv += list(settings.extra_args)
         return [Job(name=self.name, scanner=self.name, argv=tuple(argv),
                     required=settings.required, timeout=settings.timeout,
-                    meta={"requirements": reqs or ["pyproject.toml"],
+                    meta={"requirements": manifests,
                           "osv_url": str(osv_url) if osv_url else None,
                           "fetch_severity": bool(opts.get("fetch_severity", True))})]
 

@@ -1,0 +1,59 @@
+"""Adapters against the real tools on small inputs (no network: loopback OSV only)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ADVISORIES, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def _policy(tmp: Path, body: str) -> Path:
+    p = tmp / "policy.yml"
+    p.write_text("version: 1\n" + body)
+    return p
+
+
+def test_pip_audit_on_a_pinned_pyproject(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0.1"\n'
+        'dependencies = [\n  "PyYAML==5.1",\n  "requests==2.19.1",\n]\n')
+    policy = _policy(tmp_path, "scanners:\n  pip-audit: {}\ngates:\n  dependency: "
+                               "{max: {critical: 99}}\n")
+    proc = run_cli("scan", str(project), "--policy", str(policy), "--advisories",
+                   str(ADVISORIES), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads((tmp_path / "out" / "findings.json").read_text())
+    where = {(f["package"]["name"], f["location"]["path"], f["location"]["start_line"])
+             for f in doc["findings"]}
+    assert where == {("pyyaml", "pyproject.toml", 5), ("requests", "pyproject.toml", 6)}
+    assert doc["scanners"][0]["raw_count"] == 5
+
+
+def test_unpinned_pyproject_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "d"\nversion = "1"\ndependencies = ["requests>=2"]\n')
+    policy = _policy(tmp_path, "scanners:\n  pip-audit: {}\n")
+    proc = run_cli("scan", str(tmp_path), "--policy", str(policy), "--advisories",
+                   str(ADVISORIES), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert "pip-audit: pyproject.toml: dependency not pinned with ==: requests>=2" in proc.stderr
+
+
+def test_trivy_without_a_db_is_exit_2_naming_the_cache(tmp_path: Path) -> None:
+    cache = tmp_path / "empty-cache"
+    cache.mkdir()
+    policy = _policy(tmp_path, "scanners:\n  trivy: {scanners: [vuln, secret]}\n"
+                               "gates:\n  dependency: {max: {critical: 99}}\n")
+    (tmp_path / "requirements.txt").write_text("pyyaml==5.1\n")
+    proc = run_cli("scan", str(tmp_path), "--policy", str(policy), "-o", str(tmp_path / "out"),
+                   "--skip-db-update", "--trivy-cache-dir", str(cache))
+    assert proc.returncode == 2
+    assert f"no vulnerability DB in cache directory {cache}" in proc.stderr
+    assert proc.stderr.count("\n") == 1
