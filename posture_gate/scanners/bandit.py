@@ -23,6 +23,9 @@ from .base import (
 # bandit quotes the matched literal in these tests' messages: it may be a credential.
 _QUOTES_VALUE = {"B105", "B106", "B107"}
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+# bandit's own defaults plus virtualenvs and vendored JS: never the project's code.
+DEFAULT_EXCLUDES = (".venv", "venv", "node_modules", ".git", ".tox", "__pycache__", ".eggs",
+                    "*.egg", ".svn", "CVS", ".bzr", ".hg")
 _NOSEC = re.compile(r"#\s*nosec\b:?\s*([A-Za-z0-9_, ]*)")
 
 
@@ -46,9 +49,9 @@ class Bandit:
                 # nosec lines are reported and marked suppressed by us, so the
                 # policy (allow_inline_suppressions) decides whether they count.
                 "--ignore-nosec"]
-        excludes = [str(e) for e in opts.get("exclude") or []]
-        if excludes:
-            argv += ["-x", ",".join(excludes)]
+        # -x replaces bandit's default list, so ours always carries it along.
+        excludes = [*DEFAULT_EXCLUDES, *(str(e) for e in opts.get("exclude") or [])]
+        argv += ["-x", ",".join(excludes)]
         if opts.get("skip"):
             argv += ["-s", ",".join(opts["skip"])]
         argv += list(settings.extra_args)
