@@ -57,3 +57,16 @@ def test_trivy_without_a_db_is_exit_2_naming_the_cache(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert f"no vulnerability DB in cache directory {cache}" in proc.stderr
     assert proc.stderr.count("\n") == 1
+
+
+def test_virtualenvs_are_not_the_project(tmp_path: Path) -> None:
+    code = 'import os\n\n\ndef run(x):\n    os.system("ls " + x)\n'
+    for rel in (".venv/lib/site.py", "venv/lib/site.py", "src/app.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(code)
+    policy = _policy(tmp_path, "scanners:\n  bandit: {}\n  semgrep: {}\n"
+                               "gates:\n  code: {max: {critical: 99}}\n")
+    proc = run_cli("scan", str(tmp_path), "--policy", str(policy), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((tmp_path / "out" / "findings.json").read_text())
+    assert {f["location"]["path"] for f in doc["findings"]} == {"src/app.py"}
