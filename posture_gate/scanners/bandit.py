@@ -24,8 +24,11 @@ from .base import (
 _QUOTES_VALUE = {"B105", "B106", "B107"}
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 # bandit's own defaults plus virtualenvs and vendored JS: never the project's code.
-DEFAULT_EXCLUDES = (".venv", "venv", "node_modules", ".git", ".tox", "__pycache__", ".eggs",
-                    "*.egg", ".svn", "CVS", ".bzr", ".hg")
+# Written as "*/NAME/*" globs: bandit turns a bare name that exists as a directory into
+# "NAME/*", which never matches its "./NAME/..." paths.
+DEFAULT_EXCLUDES = (*(f"*/{d}/*" for d in (".venv", "venv", "node_modules", ".git", ".tox",
+                                           "__pycache__", ".eggs", ".svn", "CVS", ".bzr",
+                                           ".hg")), "*.egg")
 _NOSEC = re.compile(r"#\s*nosec\b:?\s*([A-Za-z0-9_, ]*)")
 
 

@@ -24,7 +24,10 @@ from .base import (
     severity_from_word,
 )
 
-BUNDLED = "bundled"  # policy shorthand for the rule pack shipped in the package
+BUNDLED = "bundled"
+# Virtualenvs and vendored JS are never the project's code (semgrep's built-in list
+# knows .venv but not venv).
+DEFAULT_EXCLUDES = (".venv", "venv", "node_modules", ".tox")  # policy shorthand for the rule pack shipped in the package
 
 
 def bundled_rules() -> Path:
@@ -85,7 +88,7 @@ class Semgrep:
                 "--disable-nosem", "--quiet"]
         for c in configs:
             argv += ["--config", c]
-        for e in opts.get("exclude") or []:
+        for e in (*DEFAULT_EXCLUDES, *(opts.get("exclude") or [])):
             argv += ["--exclude", str(e)]
         if opts.get("no_git_ignore", True):
             argv.append("--no-git-ignore")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,59 @@ def db_path(cache_dir: Path) -> Path:
     return cache_dir / "db" / "trivy.db"
 
 
+def metadata_path(cache_dir: Path) -> Path:
+    return cache_dir / "db" / "metadata.json"
+
+
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
+
+
+def _parse_time(text: object) -> datetime | None:
+    """Go's RFC 3339 (up to nanoseconds, 'Z' or an offset); None if absent or zero."""
+    m = _RFC3339.match(text.strip()) if isinstance(text, str) else None
+    if not m:
+        return None
+    frac = (m.group(2) or "")[:6].ljust(6, "0")
+    zone = "+00:00" if m.group(3) == "Z" else m.group(3)
+    try:
+        t = datetime.fromisoformat(f"{m.group(1)}.{frac}{zone}")
+    except ValueError:
+        return None
+    return None if t.year <= 1 else t.astimezone(timezone.utc)
+
+
+def db_updated_at(cache_dir: Path) -> datetime | None:
+    """UpdatedAt from `<cache>/db/metadata.json`; None when missing or unreadable."""
+    try:
+        doc = json.loads(metadata_path(cache_dir).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return _parse_time(doc.get("UpdatedAt")) if isinstance(doc, dict) else None
+
+
+def db_age(cache_dir: Path, now: datetime | None = None) -> timedelta | None:
+    """How old the cached vulnerability DB is (now - UpdatedAt); None when unknown."""
+    updated = db_updated_at(cache_dir)
+    if updated is None:
+        return None
+    return (now or datetime.now(timezone.utc)) - updated
+
+
+def _check_db_age(cache: Path, max_days: int, now: datetime | None = None) -> None:
+    updated = db_updated_at(cache)
+    if updated is None:
+        raise ScannerError(
+            "trivy", f"cannot tell the vulnerability DB's age: no readable UpdatedAt in "
+            f"{metadata_path(cache)} (max_db_age_days is {max_days})",
+            "refresh the cache with 'trivy image --download-db-only'")
+    age = (now or datetime.now(timezone.utc)) - updated
+    if age > timedelta(days=max_days):
+        raise ScannerError(
+            "trivy", f"vulnerability DB in {cache} is {age.days} days old (UpdatedAt "
+            f"{updated:%Y-%m-%dT%H:%M:%SZ}; max_db_age_days is {max_days})",
+            "refresh the cache with 'trivy image --download-db-only' or raise max_db_age_days")
+
+
 class Trivy:
     name = "trivy"
     executable = "trivy"
@@ -67,7 +122,9 @@ class Trivy:
         fs_scanners = [str(s) for s in opts.get("scanners") or DEFAULT_FS_SCANNERS]
         common = self._common(opts, ctx, fs_scanners)
         meta = {"scanners": fs_scanners, "cache_dir": common[common.index("--cache-dir") + 1],
-                "skip_db_update": bool(opts.get("skip_db_update") or opts.get("offline_scan"))}
+                # --offline-scan does not concern the DB (TRIVY_OFFLINE.md section 4)
+                "skip_db_update": bool(opts.get("skip_db_update")),
+                "max_db_age_days": opts.get("max_db_age_days")}
         if opts.get("fs", True):
             argv = [self.executable, "fs", *common]
             for skip in opts.get("skip_dirs") or []:
@@ -79,8 +136,8 @@ class Trivy:
         image_scanners = [str(s) for s in opts.get("image_scanners") or DEFAULT_IMAGE_SCANNERS]
         for n, image in enumerate(ctx.images):
             common = self._common(opts, ctx, image_scanners)
-            tarball = (ctx.root / image) if not Path(image).is_absolute() else Path(image)
-            source = ["--input", str(tarball)] if tarball.is_file() else [image]
+            tarball = _image_archive(image, ctx.root)
+            source = ["--input", str(tarball)] if tarball else [image]
             jobs.append(Job(
                 name=f"{self.name}-image" + (f"-{n + 1}" if n else ""), scanner=self.name,
                 argv=(self.executable, "image", *common, *settings.extra_args, *source),
@@ -103,6 +160,10 @@ class Trivy:
                     self.name, f"no vulnerability DB in cache directory {cache} "
                     f"(expected {db_path(cache)})",
                     "copy a trivy DB there or allow the download; see README 'Air-gapped'")
+            # trivy itself scans with a DB of any age under --skip-db-update, silently
+            max_days = job.meta.get("max_db_age_days")
+            if isinstance(max_days, int):
+                _check_db_age(cache, max_days)
 
     def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str) -> Parsed:
         doc = load_json_object(data, self.name)
@@ -124,7 +185,11 @@ class Trivy:
             if category is None:
                 continue  # license results are not security findings
             target = str(res.get("Target", ""))
-            path = relpath(target, ctx.root) if category is not Category.OS else None
+            # In an image, a lang-pkgs Target is a language name ("Python") and the
+            # packages are files inside the image: no repository location.
+            in_image = image is not None and category is Category.DEPENDENCY
+            path = relpath(target, ctx.root) \
+                if category is not Category.OS and not in_image else None
             if category in (Category.OS, Category.DEPENDENCY):
                 items = res.get("Vulnerabilities") or []
                 raw += len(items)
@@ -143,6 +208,15 @@ class Trivy:
         props: dict[str, Any] = {"mode": job.meta.get("mode", "fs")}
         if image:
             props["image"] = image
+        if "vuln" in job.meta.get("scanners", ()) and job.meta.get("cache_dir"):
+            # the DB trivy actually used (it may have downloaded a newer one)
+            cache = Path(str(job.meta["cache_dir"]))
+            updated = db_updated_at(cache)
+            if updated is not None:
+                props["db_updated_at"] = f"{updated:%Y-%m-%dT%H:%M:%SZ}"
+            max_days = job.meta.get("max_db_age_days")
+            if isinstance(max_days, int):
+                _check_db_age(cache, max_days)
         return Parsed(findings=tuple(findings), raw_count=raw, properties=props)
 
     def _dicts(self, items: Any, i: int, key: str) -> list[dict[str, Any]]:
@@ -161,14 +235,14 @@ class Trivy:
         fixed = tuple(x.strip() for x in str(v.get("FixedVersion") or "").split(",") if x.strip())
         purl = (v.get("PkgIdentifier") or {}).get("PURL")
         line = _package_line(res, name, installed)
-        manifest = path if path is not None else str(res.get("Target", ""))
+        # a repository manifest, or (OS packages, packages inside an image) the image
+        manifest = path if path is not None else f"{image or ''}:{ecosystem}"
         cvss = _cvss(v)
         layer = v.get("Layer") or {}
         return Finding(
             fingerprint=package_basis(category=category.value, ecosystem=ecosystem, name=name,
                                       advisory=canonical_advisory(ids),
-                                      manifest=manifest if category is Category.DEPENDENCY
-                                      else f"{image or ''}:{ecosystem}"),
+                                      manifest=manifest),
             scanner=self.name,
             scanner_version=version,
             found_by=(self.name,),
@@ -255,6 +329,17 @@ class Trivy:
                 if isinstance(cause, dict):
                     cause.pop("Code", None)
         return doc
+
+
+def _image_archive(image: str, root: Path) -> Path | None:
+    """An image given as a local archive (docker save tarball) or OCI layout directory:
+    as typed (relative to the working directory), else relative to the scanned root.
+    None means a registry/daemon reference. The path is absolute: trivy runs in root."""
+    p = Path(image)
+    for candidate in ([p] if p.is_absolute() else [Path.cwd() / p, root / p]):
+        if candidate.is_file() or (candidate / "index.json").is_file():
+            return candidate.absolute()
+    return None
 
 
 def _package_line(res: dict[str, Any], name: str, version: str) -> int:
