@@ -22,6 +22,7 @@ from .merge import Merge, dedup
 from .model import RunStatus, ScannerRun, ScanResult, sort_findings
 from .osv_server import OsvServer
 from .policy.model import Policy
+from .policy.schema import with_scanner_options
 from .runner import run_all
 from .scanners import SCANNERS
 from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
@@ -89,10 +90,16 @@ def scan(policy: Policy, opts: ScanOptions,
     if not root.is_dir():
         raise UsageError(f"{opts.root}: not a directory")
     started = now or datetime.datetime.now(datetime.timezone.utc)
+    # Relative paths in a policy file are relative to that file, like any config file.
+    base = Path(policy.source).parent if not policy.source.startswith("preset:") else root
     advisories = opts.advisories
     if advisories is None and policy.advisories:
-        base = Path(policy.source).parent if not policy.source.startswith("preset:") else root
         advisories = base / policy.advisories
+    trivy = policy.scanners.get("trivy")
+    cache_dir = trivy.options.get("cache_dir") if trivy else None
+    if isinstance(cache_dir, str) and not Path(cache_dir).is_absolute():
+        policy = with_scanner_options(policy, "trivy",
+                                      {"cache_dir": str((base / cache_dir).resolve())})
     images = tuple(dict.fromkeys((*opts.images, *(t.image for t in policy.targets if t.image))))
     with tempfile.TemporaryDirectory(prefix="posture-gate-") as work, \
             _advisory_service(advisories) as (db, osv_url):
