@@ -58,3 +58,9 @@ def example_scan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path,
     out = base / "report"
     proc = run_cli("scan", str(root), "--advisories", str(ADVISORIES), "-o", str(out))
     return root, out, proc
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--update-goldens`: rewrite tests/reporters/golden/ from the current reporters."""
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="rewrite the reporter golden files instead of comparing")

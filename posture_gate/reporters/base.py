@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Protocol
 
 from ..model import ScanResult
 from ..policy.evaluate import Verdict
+from ..textutil import one_line
 
 
 class Reporter(Protocol):
@@ -24,3 +26,32 @@ def output_files(reporter: Reporter, run: ScanResult, verdict: Verdict) -> dict[
         result: dict[str, str] = files(run, verdict)
         return result
     return {reporter.filename: reporter.render(run, verdict)}
+
+
+def _age_days(stamp: str, started: str) -> int | None:
+    try:
+        then = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        now = datetime.datetime.fromisoformat(started.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=datetime.timezone.utc)
+    return (now - then).days
+
+
+DATA_FRESHNESS_KEYS = ("db_updated_at", "advisories_newest")
+_FRESHNESS_LABELS = {"db_updated_at": "trivy DB updated",
+                     "advisories_newest": "newest advisory record"}
+
+
+def data_freshness(run: ScanResult) -> list[str]:
+    """How old the vulnerability data was: trivy's DB and the served OSV records."""
+    lines = []
+    for s in run.scanners:
+        for key, label in _FRESHNESS_LABELS.items():
+            stamp = s.properties.get(key)
+            if isinstance(stamp, str):
+                age = _age_days(stamp, run.started_at)
+                suffix = f" ({age} days before this scan)" if age is not None else ""
+                lines.append(f"{s.name}: {label} {one_line(stamp, 40)}{suffix}")
+    return lines

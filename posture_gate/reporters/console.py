@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime
-
 from ..model import Category, RunStatus, ScanResult, Severity
 from ..policy.evaluate import Verdict, totals
 from ..textutil import one_line
+from .base import data_freshness
 
 _SEV = Severity.ordered()
 
@@ -14,31 +13,6 @@ _SEV = Severity.ordered()
 def _row(cells: list[str], widths: list[int]) -> str:
     return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in
                      enumerate(zip(cells, widths, strict=True))).rstrip()
-
-
-def _age_days(stamp: str, started: str) -> int | None:
-    try:
-        then = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-        now = datetime.datetime.fromisoformat(started.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if then.tzinfo is None:
-        then = then.replace(tzinfo=datetime.timezone.utc)
-    return (now - then).days
-
-
-def data_freshness(run: ScanResult) -> list[str]:
-    """How old the vulnerability data was: trivy's DB and the served OSV records."""
-    lines = []
-    for s in run.scanners:
-        for key, label in (("db_updated_at", "trivy DB updated"),
-                           ("advisories_newest", "newest advisory record")):
-            stamp = s.properties.get(key)
-            if isinstance(stamp, str):
-                age = _age_days(stamp, run.started_at)
-                suffix = f" ({age} days before this scan)" if age is not None else ""
-                lines.append(f"{s.name}: {label} {one_line(stamp, 40)}{suffix}")
-    return lines
 
 
 class ConsoleReporter:
@@ -79,9 +53,10 @@ class ConsoleReporter:
         else:
             out.append("VERDICT: PASS")
         for g in verdict.failed_gates:
-            where = f" [target {g.target}]" if g.target else ""
+            where = f" [target {one_line(g.target, 80)}]" if g.target else ""
             delta = f", {g.delta:+d} vs baseline" if g.delta is not None else ""
             sev = "" if g.kind == "ratchet" else (" (any severity)" if g.severity == "any"
                                                   else f" ({g.severity} or worse)")
-            out.append(f"  FAILED {g.name}{where}: {g.count} > {g.limit}{sev}{delta}")
+            name = one_line(g.name, 200)
+            out.append(f"  FAILED {name}{where}: {g.count} > {g.limit}{sev}{delta}")
         return "\n".join(out) + "\n"

@@ -1,0 +1,143 @@
+"""JUnit XML for GitLab's test report and Jenkins (FORMATS.md section 5).
+
+One test case per policy gate (failure when over its limit) and one per scanner job
+(error when a required scanner failed, skipped when an optional one did). Class names are
+dot-separated (`posture_gate.gates.<category>`, `posture_gate.scanners`) so Jenkins splits
+package/class sensibly; test names are unique because GitLab keeps only the first of
+duplicates. Every text goes through `xml_text`: ANSI escapes and XML-invalid characters are
+removed here, and ElementTree escapes the rest.
+"""
+
+from __future__ import annotations
+
+import re
+
+from junit_xml import TestCase, TestSuite, to_xml_report_string
+
+from ..model import Finding, RunStatus, ScannerRun, ScanResult
+from ..policy.evaluate import GateResult, Verdict
+
+LISTED = 10  # offending findings written into a failure
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b")
+# Everything XML 1.0 forbids (plus C1 controls and DEL, which are legal but useless).
+_XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_CLASS_SAFE = re.compile(r"[^A-Za-z0-9_]+")
+
+
+def xml_text(text: object, limit: int = 4000) -> str:
+    """Untrusted text made safe for XML content (newlines kept)."""
+    s = _XML_INVALID.sub(" ", _ANSI.sub("", str(text or "").replace("\r\n", "\n")))
+    s = s.replace("\r", "\n").strip()
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def xml_attr(text: object, limit: int = 500) -> str:
+    """Untrusted text made safe for an attribute: one line."""
+    return xml_text(" ".join(xml_text(text, limit * 4).split()), limit)
+
+
+def _class_part(text: str) -> str:
+    return _CLASS_SAFE.sub("_", text).strip("_").lower() or "other"
+
+
+def _threshold(g: GateResult) -> str:
+    if g.kind == "ratchet":
+        return f"baseline allows {g.limit}"
+    return "any severity" if g.severity == "any" else f"{g.severity} or worse"
+
+
+def _describe(f: Finding) -> str:
+    where = ""
+    if f.location is not None:
+        where = f.location.path + (f":{f.location.start_line}" if f.location.start_line else "")
+    elif f.image:
+        where = f.image
+    parts = [f"[{f.severity.value.upper()}] {f.title or f.rule_id}", f"rule {f.rule_id}"]
+    if where:
+        parts.append(where)
+    parts.append(f"fingerprint {f.fingerprint[:12]}")
+    return xml_attr(" - ".join(parts), 600)
+
+
+def _gate_case(g: GateResult, by_fp: dict[str, Finding], policy_file: str | None,
+               name: str) -> TestCase:
+    category = g.name.split(".", 1)[0] if g.kind != "ratchet" else "ratchet"
+    case = TestCase(name=name, classname=f"posture_gate.gates.{_class_part(category)}",
+                    file=policy_file, elapsed_sec=0.0)
+    if not g.passed:
+        delta = f", {g.delta:+d} vs baseline ({g.baseline_count})" if g.delta is not None \
+            else ""
+        where = f" [target {g.target}]" if g.target else ""
+        message = f"{g.name}{where}: {g.count} > {g.limit} ({_threshold(g)}){delta}"
+        listed = [by_fp[fp] for fp in g.fingerprints if fp in by_fp][:LISTED]
+        lines = [message, ""]
+        lines += [_describe(f) for f in listed]
+        more = g.count - len(listed)
+        if more > 0:
+            lines.append(f"... and {more} more (see findings.json)")
+        case.add_failure_info(message=xml_attr(message), output=xml_text("\n".join(lines), 20000),
+                              failure_type="policy")
+    return case
+
+
+def _scanner_case(s: ScannerRun, name: str) -> TestCase:
+    details = [f"status: {s.status.value}", f"required: {str(s.required).lower()}"]
+    if s.version:
+        details.append(f"version: {s.version}")
+    if s.exit_code is not None:
+        details.append(f"exit code: {s.exit_code}")
+    if s.status is RunStatus.OK:
+        details.append(f"raw findings: {s.raw_count}")
+    details += [f"warning: {w}" for w in s.warnings]
+    case = TestCase(name=name, classname="posture_gate.scanners",
+                    elapsed_sec=round(max(s.duration_s, 0.0), 3),
+                    stdout=xml_text("\n".join(details)))
+    if s.status is not RunStatus.OK:
+        message = xml_attr(f"{s.name} {s.status.value}: {s.reason or s.status.value}")
+        if s.required:
+            case.add_error_info(message=message, output=message, error_type="scanner")
+        else:
+            case.add_skipped_info(message=xml_attr(f"optional scanner skipped: {message}"),
+                                  output=message)
+    return case
+
+
+def _unique(name: str, seen: set[str]) -> str:
+    out, n = name, 1
+    while out in seen:
+        n += 1
+        out = f"{name} #{n}"
+    seen.add(out)
+    return out
+
+
+class JunitReporter:
+    name = "junit"
+    filename = "junit.xml"
+
+    def render(self, run: ScanResult, verdict: Verdict) -> str:
+        by_fp: dict[str, Finding] = {}
+        for f in verdict.findings:
+            for fp in f.all_fingerprints:
+                by_fp.setdefault(fp, f)
+        policy_file = None if run.policy.startswith("preset:") else xml_attr(run.policy)
+        seen: set[str] = set()
+        gates = [_gate_case(g, by_fp, policy_file, _unique(xml_attr(
+            g.name + (f" [target {g.target}]" if g.target else "")), seen))
+            for g in verdict.gates]
+        scanners = [_scanner_case(s, _unique(xml_attr(f"scanner {s.name}"), seen))
+                    for s in run.scanners]
+        stamp = xml_attr(run.started_at, 40).removesuffix("Z")
+        notes = [f"verdict: {verdict.status} (exit {verdict.exit_code})"]
+        notes += [f"error: {e}" for e in verdict.errors]
+        notes += [f"warning: {w}" for w in verdict.warnings]
+        suites = [
+            TestSuite("posture-gate policy", gates, timestamp=stamp,
+                      stdout=xml_text("\n".join(notes), 20000),
+                      properties={"policy": xml_attr(run.policy),
+                                  "policy_digest": xml_attr(run.policy_digest),
+                                  "tool_version": xml_attr(run.tool_version)}),
+            TestSuite("posture-gate scanners", scanners, timestamp=stamp),
+        ]
+        text: str = to_xml_report_string(suites, prettyprint=True, encoding="utf-8")
+        return text if text.endswith("\n") else text + "\n"

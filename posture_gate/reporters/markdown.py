@@ -1,0 +1,157 @@
+"""summary.md: the verdict first, for a pull request or `$GITHUB_STEP_SUMMARY`.
+
+Order: verdict, totals (category x severity), each failed gate with its explanation,
+the top blocking findings (at most MAX_FINDINGS), the scanner table, warnings.
+Untrusted text (titles, paths, reasons) goes through `md`: ANSI and control characters
+out, newlines folded, Markdown and HTML metacharacters backslash-escaped or entity-encoded
+so a finding can neither break a table nor inject a link, image or HTML.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..history import history_markdown
+from ..model import Category, Finding, RunStatus, ScanResult, Severity, sort_findings
+from ..policy.evaluate import GateResult, Verdict, totals
+from .base import data_freshness
+
+MAX_FINDINGS = 20
+_SEV = Severity.ordered()
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_MD_ESCAPE = re.compile(r"([\\`*_\[\]|~])")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+
+
+def md(text: object, limit: int = 200) -> str:
+    """Untrusted text as one line of inert Markdown."""
+    s = _ANSI.sub("", str(text if text is not None else ""))
+    s = " ".join(_CONTROL.sub(" ", s).split())
+    if len(s) > limit:
+        s = s[: limit - 1] + "…"
+    s = "".join(_HTML.get(c, c) for c in s)
+    # Every value lands after "| " or "- ", never at the start of a line, so only the
+    # inline metacharacters need escaping (links and images need "[", HTML is entities).
+    return _MD_ESCAPE.sub(r"\\\1", s)
+
+
+def _threshold(g: GateResult) -> str:
+    if g.kind == "ratchet":
+        return "over the baseline's allowance with new findings"
+    return "any severity" if g.severity == "any" else f"{g.severity} or worse"
+
+
+def _gate_line(g: GateResult) -> str:
+    where = f" (target {md(g.target, 80)})" if g.target else ""
+    text = f"- **{md(g.name, 120)}**{where}: {g.count} > {g.limit} ({_threshold(g)})"
+    if g.delta is not None:
+        text += f"; baseline {g.baseline_count}, {g.delta:+d} vs baseline"
+    return text
+
+
+def _where(f: Finding) -> str:
+    if f.location is not None and f.location.path:
+        line = f":{f.location.start_line}" if f.location.start_line else ""
+        return md(f.location.path, 120) + line
+    if f.package is not None:
+        return md(f"{f.package.name} {f.package.version or ''}".strip(), 120)
+    return md(f.image or "", 120)
+
+
+def _blocking(verdict: Verdict) -> list[Finding]:
+    fps: list[str] = []
+    for g in verdict.failed_gates:
+        fps += g.fingerprints
+    wanted = set(fps)
+    hits = [f for f in verdict.findings if f.suppression is None and
+            f.all_fingerprints & wanted]
+    return list(sort_findings(hits))
+
+
+class MarkdownReporter:
+    name = "markdown"
+    filename = "summary.md"
+
+    def render(self, run: ScanResult, verdict: Verdict) -> str:
+        out: list[str] = []
+        if verdict.status == "pass":
+            out.append("## posture-gate: ✅ PASS")
+        elif verdict.status == "fail":
+            out.append("## posture-gate: ❌ FAIL (policy failed, exit 1)")
+        else:
+            out.append("## posture-gate: ⚠️ ERROR (could not evaluate, exit 2)")
+        out.append("")
+        for e in verdict.errors:
+            out.append(f"- error: {md(e, 300)}")
+        if verdict.errors:
+            out.append("")
+        out.append(f"Policy {md(run.policy, 120)}"
+                   + (f", commit {md(run.commit[:12], 12)}" if run.commit else "")
+                   + f", {md(run.started_at, 40)}.")
+        out += [f"Data: {md(line, 200)}." for line in data_freshness(run)]
+        out.append("")
+
+        table = totals(verdict.findings)
+        out.append("| category | " + " | ".join(s.value for s in _SEV) + " | total |")
+        out.append("|---|" + "---:|" * (len(_SEV) + 1))
+        for c in Category:
+            row = [str(table[c][s]) for s in _SEV]
+            out.append(f"| {c.value} | " + " | ".join(row)
+                       + f" | {sum(table[c].values())} |")
+        col = [str(sum(table[c][s] for c in Category)) for s in _SEV]
+        total = sum(sum(r.values()) for r in table.values())
+        out.append("| **total** | " + " | ".join(col) + f" | **{total}** |")
+        suppressed = sum(1 for f in verdict.findings if f.suppression is not None)
+        if suppressed:
+            out.append("")
+            out.append(f"{suppressed} suppressed finding(s) not counted.")
+        out.append("")
+        trend = history_markdown(run)
+        if trend:
+            out += [trend, ""]
+
+        failed = verdict.failed_gates
+        if failed:
+            out.append("### Failed gates")
+            out.append("")
+            out += [_gate_line(g) for g in failed]
+            out.append("")
+            blocking = _blocking(verdict)
+            if blocking:
+                shown = blocking[:MAX_FINDINGS]
+                out.append(f"### Blocking findings ({len(shown)} of {len(blocking)})")
+                out.append("")
+                out.append("| severity | category | rule | title | where | fingerprint |")
+                out.append("|---|---|---|---|---|---|")
+                for f in shown:
+                    out.append(f"| {f.severity.value} | {f.category.value} | "
+                               f"{md(f.rule_id, 80)} | {md(f.title, 120)} | {_where(f)} | "
+                               f"{md(f.fingerprint[:12], 12)} |")
+                out.append("")
+
+        out.append("### Scanners")
+        out.append("")
+        out.append("| scanner | status | version | findings | time | detail |")
+        out.append("|---|---|---|---:|---:|---|")
+        for s in run.scanners:
+            if s.status is RunStatus.OK:
+                state = "ok"
+            elif s.required:
+                state = f"**{s.status.value}** (required)"
+            else:
+                state = f"skipped (optional, {s.status.value})"
+            detail = md(s.reason, 200) if s.status is not RunStatus.OK else ""
+            count = str(s.raw_count) if s.status is RunStatus.OK else "-"
+            out.append(f"| {md(s.name, 40)} | {state} | {md(s.version or '-', 40)} | "
+                       f"{count} | {s.duration_s:.1f}s | {detail} |")
+        out.append("")
+
+        warnings = [*verdict.warnings, *(f"{s.name}: {w}" for s in run.scanners
+                                         for w in s.warnings)]
+        if warnings:
+            out.append("### Warnings")
+            out.append("")
+            out += [f"- {md(w, 300)}" for w in warnings]
+            out.append("")
+        return "\n".join(out).rstrip("\n") + "\n"

@@ -1,0 +1,399 @@
+"""SARIF 2.1.0 for GitHub code scanning (FORMATS.md section 1).
+
+One SARIF run per scanner (`finding.scanner`), each with its own `automationDetails.id`
+(`posture-gate/<scanner>/`), so GitHub never combines or replaces runs of one upload.
+A run is emitted for every scanner in `run.scanners`, even with no results, so a scanner
+that found nothing closes its old alerts instead of leaving them open.
+
+Fingerprints (FORMATS.md 1.5): every result carries `partialFingerprints["postureGate/v1"]`
+(our line-independent sha256) AND `partialFingerprints["primaryLocationLineHash"]` set to
+the same value. Reasons for setting `primaryLocationLineHash` ourselves instead of letting
+`upload-sarif` compute it:
+* REST API uploads get no fingerprints computed at all (duplicate alerts on every upload);
+* the action hashes the text of the region's first line; dependency / OS / whole-file
+  findings are all placed at line 1 of a manifest, so their line hashes collide and only an
+  occurrence counter (order dependent) tells them apart, and findings placed in files that
+  are not in the checkout get no hash at all;
+* our fingerprint already ignores line numbers (rule + file + flagged source text, or
+  package + advisory), which is what GitHub needs to keep an alert open when code moves.
+The cost: `upload-sarif` logs a warning for each result whose supplied value differs
+from the one it would compute; it keeps ours.
+
+Splitting (FORMATS.md 1.2): GitHub rejects a file over 25,000 results per run, 20 runs
+or 10 MB gzip-compressed. `files()` stays well under: at most RESULTS_PER_RUN results per
+run (a scanner over it becomes several runs `posture-gate/<scanner>/part-N/`),
+RUNS_PER_FILE runs and GZIP_BUDGET compressed bytes per file (posture-gate.sarif,
+posture-gate-2.sarif, ...). Every split run says so in `properties.postureGateSplit` and
+in an `invocations[].toolExecutionNotifications` note. Upload each file with its own
+`upload-sarif` step (no `category` input: the ids in the file win).
+"""
+
+from __future__ import annotations
+
+import datetime
+import gzip
+import json
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from ..model import Finding, RunStatus, ScannerRun, ScanResult, Severity, sort_findings
+from ..policy.evaluate import Verdict
+from .base import DATA_FRESHNESS_KEYS
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+FINGERPRINT_KEY = "postureGate/v1"
+RESULTS_PER_RUN = 5_000  # GitHub: 25,000 (and only 5,000 displayed)
+RUNS_PER_FILE = 15  # GitHub: 20
+GZIP_BUDGET = 5 * 1024 * 1024  # GitHub: 10 MB gzip-compressed per upload
+MAX_TEXT = 1024  # shortDescription / fullDescription limit
+MAX_MESSAGE = 4000
+MAX_TAGS = 10  # GitHub displays 10 of at most 20
+
+LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+    Severity.UNKNOWN: "note",
+}
+# Representative scores (trivy's severityToScore) so GitHub's bucket equals ours.
+SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "2.0",
+}
+PRECISION = {"high": "high", "medium": "medium", "low": "low"}
+INFORMATION_URI = {
+    "pip-audit": "https://github.com/pypa/pip-audit",
+    "bandit": "https://bandit.readthedocs.io/",
+    "semgrep": "https://semgrep.dev/",
+    "trivy": "https://trivy.dev/",
+}
+DEFAULT_INFORMATION_URI = "https://pypi.org/project/posture-gate/"
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_URI_SAFE = "/-._~!$&'()*+,;=:@"
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~-])")
+_IMAGE_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def clean(text: str | None, limit: int = MAX_MESSAGE) -> str:
+    """Untrusted text: ANSI escapes and control characters out (newlines and tabs kept)."""
+    text = _CONTROL.sub(" ", _ANSI.sub("", (text or "").replace("\r\n", "\n")))
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _one_line(text: str | None, limit: int) -> str:
+    return clean(" ".join((text or "").split()), limit)
+
+
+def _markdown(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
+
+
+def artifact_uri(path: str) -> str:
+    """A repo-relative POSIX path as a URI reference: percent-encoded, never absolute."""
+    path = path.replace("\\", "/")
+    while path.startswith(("./", "/")):
+        path = path[2:] if path.startswith("./") else path[1:]
+    return quote(path or "unknown", safe=_URI_SAFE)
+
+
+def image_placeholder(image: str | None) -> str:
+    """Where a finding with no file at all (an OS package in an image) is shown.
+
+    Stable across builds: the image's repository without tag or digest, because GitHub
+    closes and re-opens alerts whose path changes. (Whether a Dockerfile exists cannot be
+    checked here: reporters do no file I/O.)
+    """
+    name = (image or "").split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name = name[: len(name) - len(last)] + last.split(":", 1)[0]
+    name = _IMAGE_SAFE.sub("_", name).strip("._-")
+    return f"container-image/{name or 'unknown'}"
+
+
+def _location(f: Finding) -> dict[str, Any]:
+    if f.location is not None and f.location.path:
+        path = f.location.path
+        start = f.location.start_line if f.location.start_line and \
+            f.location.start_line > 0 else 1
+        end = f.location.end_line if f.location.end_line and \
+            f.location.end_line >= start else start
+    else:
+        path, start, end = image_placeholder(f.image), 1, 1
+    # Columns are unknown: 1..1 like trivy; every region value >= 1 (FORMATS 1.4).
+    return {"physicalLocation": {
+        "artifactLocation": {"uri": artifact_uri(path), "uriBaseId": "%SRCROOT%"},
+        "region": {"startLine": start, "startColumn": 1, "endLine": end, "endColumn": 1},
+    }}
+
+
+def _sarif_time(value: str) -> str | None:
+    try:
+        t = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if t.tzinfo is not None:
+        t = t.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _tags(findings: Sequence[Finding]) -> list[str]:
+    cwes = sorted({c for f in findings for c in f.cwes},
+                  key=lambda c: (len(c), c))
+    cats = sorted({f.category.value for f in findings})
+    tags = ["security", *cats, *cwes]
+    for c in cwes:
+        tags.append(f"external/cwe/cwe-{c[4:].lower()}")
+    return list(dict.fromkeys(t for t in tags if t))[:MAX_TAGS]
+
+
+def _help(f: Finding) -> tuple[str, str]:
+    lines = [clean(f.message) or clean(f.title) or f.rule_id]
+    md = [_markdown(lines[0])]
+    if f.package is not None:
+        pkg = f"{f.package.name} {f.package.version or ''}".strip()
+        fix = ", ".join(f.package.fixed_versions) or "none known"
+        lines.append(f"Package: {clean(pkg, 300)}; fixed in: {clean(fix, 300)}")
+        md.append(f"**Package:** {_markdown(clean(pkg, 300))}; "
+                  f"**fixed in:** {_markdown(clean(fix, 300))}")
+    ids = [i for i in f.identifiers if i != f.rule_id]
+    if ids:
+        lines.append("Identifiers: " + clean(", ".join(ids), 500))
+        md.append("**Identifiers:** " + _markdown(clean(", ".join(ids), 500)))
+    refs = [r for r in f.references if r.startswith(("https://", "http://"))]
+    if refs:
+        lines.append("References:")
+        lines += [f"- {clean(r, 500)}" for r in refs[:10]]
+        md.append("**References:**")
+        md += [f"- <{quote(clean(r, 500), safe=_URI_SAFE + '%?#')}>" for r in refs[:10]]
+    return "\n".join(lines), "\n\n".join(md)
+
+
+def _rule(rule_id: str, findings: Sequence[Finding]) -> dict[str, Any]:
+    worst = max(findings, key=lambda f: (f.severity.rank, f.fingerprint))
+    first = findings[0]
+    text, markdown = _help(first)
+    props: dict[str, Any] = {"tags": _tags(findings)}
+    if worst.severity in SECURITY_SEVERITY:
+        props["security-severity"] = SECURITY_SEVERITY[worst.severity]
+    confidences = {f.confidence.value for f in findings if f.confidence}
+    if len(confidences) == 1:
+        props["precision"] = PRECISION[confidences.pop()]
+    return {
+        "id": rule_id,
+        "shortDescription": {"text": _one_line(first.title, MAX_TEXT) or rule_id},
+        "fullDescription": {"text": _one_line(first.message, MAX_TEXT)
+                            or _one_line(first.title, MAX_TEXT) or rule_id},
+        "help": {"text": text, "markdown": markdown},
+        "defaultConfiguration": {"level": LEVEL[worst.severity]},
+        "properties": props,
+    }
+
+
+def _result(f: Finding, index: int, verdict: Verdict) -> dict[str, Any]:
+    message = clean(f.message) or clean(f.title) or f.rule_id
+    title = _one_line(f.title, 300)
+    if title and not message.startswith(title):
+        message = f"{title}: {message}"
+    props: dict[str, Any] = {
+        "severity": f.severity.value,
+        "category": f.category.value,
+        "foundBy": list(f.found_by or (f.scanner,)),
+    }
+    if f.confidence:
+        props["confidence"] = f.confidence.value
+    if f.cvss:
+        props["cvss"] = {"version": f.cvss.version, "vector": clean(f.cvss.vector, 200),
+                         "score": f.cvss.score}
+    if f.package is not None:
+        props["package"] = {"name": clean(f.package.name, 300),
+                            "version": clean(f.package.version, 100),
+                            "fixedVersions": [clean(v, 100) for v in f.package.fixed_versions]}
+    if f.image:
+        props["image"] = clean(f.image, 500)
+    if f.target:
+        props["target"] = clean(f.target, 200)
+    if f.merged_fingerprints:
+        props["mergedFingerprints"] = list(f.merged_fingerprints)
+    result: dict[str, Any] = {
+        "ruleId": f.rule_id,
+        "ruleIndex": index,
+        "level": LEVEL[f.severity],
+        "message": {"text": message},
+        "locations": [_location(f)],
+        "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint,
+                                "primaryLocationLineHash": f.fingerprint},
+        "properties": props,
+    }
+    if verdict.baseline is not None:
+        result["baselineState"] = "new" if f.fingerprint in verdict.new_fingerprints \
+            else "unchanged"
+    if f.suppression is not None:
+        sup: dict[str, Any] = {
+            "kind": "inSource" if f.suppression.kind == "inline" else "external",
+            "status": "accepted",
+        }
+        why = " ".join(x for x in (f.suppression.kind, f.suppression.reason,
+                                   f"owner {f.suppression.owner}" if f.suppression.owner
+                                   else None,
+                                   f"expires {f.suppression.expires}"
+                                   if f.suppression.expires else None) if x)
+        sup["justification"] = _one_line(why, 1000)
+        result["suppressions"] = [sup]
+    return result
+
+
+def _invocation(s: ScannerRun, run: ScanResult, notes: Sequence[str]) -> dict[str, Any]:
+    inv: dict[str, Any] = {"executionSuccessful": s.status is RunStatus.OK}
+    if s.exit_code is not None:
+        inv["exitCode"] = s.exit_code
+    for key, value in (("startTimeUtc", run.started_at), ("endTimeUtc", run.finished_at)):
+        t = _sarif_time(value)
+        if t:
+            inv[key] = t
+    notifications = []
+    if s.status is not RunStatus.OK:
+        state = "failed" if s.required else "skipped (optional)"
+        notifications.append({
+            "level": "error" if s.required else "warning",
+            "message": {"text": _one_line(f"{s.name} {state}: {s.reason or s.status.value}",
+                                          1000)},
+        })
+    notifications += [{"level": "warning", "message": {"text": _one_line(w, 1000)}}
+                      for w in s.warnings]
+    notifications += [{"level": "note", "message": {"text": n}} for n in notes]
+    if notifications:
+        inv["toolExecutionNotifications"] = notifications
+    inv["properties"] = {"scannerJob": _one_line(s.name, 200), "status": s.status.value,
+                         "required": s.required}
+    return inv
+
+
+def _scanner_order(run: ScanResult, findings: Iterable[Finding]) -> list[str]:
+    names = [s.scanner for s in run.scanners] + sorted({f.scanner for f in findings})
+    return list(dict.fromkeys(names))
+
+
+def _chunks(items: Sequence[Finding], size: int) -> list[Sequence[Finding]]:
+    return [items[i:i + size] for i in range(0, len(items), size)] or [items]
+
+
+def sarif_runs(run: ScanResult, verdict: Verdict,
+               results_per_run: int = RESULTS_PER_RUN) -> list[dict[str, Any]]:
+    by_scanner: dict[str, list[Finding]] = {}
+    for f in sort_findings(verdict.findings):
+        by_scanner.setdefault(f.scanner, []).append(f)
+    out = []
+    for scanner in _scanner_order(run, verdict.findings):
+        findings = by_scanner.get(scanner, [])
+        jobs = [s for s in run.scanners if s.scanner == scanner] or [
+            ScannerRun(name=scanner, scanner=scanner, status=RunStatus.OK)]
+        versions = sorted({s.version for s in jobs if s.version}
+                          | {f.scanner_version for f in findings if f.scanner_version})
+        by_rule: dict[str, list[Finding]] = {}
+        for f in findings:
+            by_rule.setdefault(f.rule_id, []).append(f)
+        chunks = _chunks(findings, results_per_run)
+        for part, chunk in enumerate(chunks, 1):
+            notes: list[str] = []
+            props: dict[str, Any] = {"scanner": scanner,
+                                     "scannerVersions": [clean(v, 100) for v in versions],
+                                     "verdict": verdict.status}
+            # How old the vulnerability data was (trivy DB, newest served advisory).
+            fresh = {f"{s.name}.{k}": clean(str(s.properties[k]), 60) for s in jobs
+                     for k in DATA_FRESHNESS_KEYS if isinstance(s.properties.get(k), str)}
+            if fresh:
+                props["dataFreshness"] = fresh
+            auto_id = f"posture-gate/{_IMAGE_SAFE.sub('_', scanner)}/"
+            if len(chunks) > 1:
+                auto_id += f"part-{part}/" if part > 1 else ""
+                split = {"part": part, "parts": len(chunks), "results": len(chunk),
+                         "resultsTotal": len(findings), "resultsPerRun": results_per_run}
+                props["postureGateSplit"] = split
+                notes.append(f"posture-gate split the {len(findings)} results of {scanner} "
+                             f"into {len(chunks)} runs of at most {results_per_run} "
+                             f"(GitHub limits); this is part {part} of {len(chunks)}, "
+                             f"category {auto_id.rstrip('/')}")
+            # A rule's descriptor (highest severity, tags) comes from all of the
+            # scanner's findings, so every part describes it the same way.
+            index = {rid: n for n, rid in enumerate(dict.fromkeys(f.rule_id for f in chunk))}
+            out.append({
+                "tool": {"driver": {
+                    "name": f"posture-gate/{scanner}",
+                    "version": run.tool_version or "0",
+                    "informationUri": INFORMATION_URI.get(scanner, DEFAULT_INFORMATION_URI),
+                    "rules": [_rule(rid, by_rule[rid]) for rid in index],
+                }},
+                "automationDetails": {"id": auto_id},
+                "invocations": [_invocation(s, run, notes) for s in jobs],
+                "results": [_result(f, index[f.rule_id], verdict) for f in chunk],
+                "columnKind": "unicodeCodePoints",
+                "properties": props,
+            })
+    return out
+
+
+def _log(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": list(runs)}
+
+
+def _dump(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _gz_size(obj: Any) -> int:
+    return len(gzip.compress(json.dumps(obj, ensure_ascii=False).encode("utf-8"),
+                             compresslevel=6, mtime=0))
+
+
+class SarifReporter:
+    name = "sarif"
+    filename = "posture-gate.sarif"
+
+    def __init__(self, results_per_run: int = RESULTS_PER_RUN,
+                 runs_per_file: int = RUNS_PER_FILE, gzip_budget: int = GZIP_BUDGET) -> None:
+        self.results_per_run = results_per_run
+        self.runs_per_file = runs_per_file
+        self.gzip_budget = gzip_budget
+
+    def render(self, run: ScanResult, verdict: Verdict) -> str:
+        """The first file (all of it unless the output had to be split)."""
+        return next(iter(self.files(run, verdict).values()))
+
+    def files(self, run: ScanResult, verdict: Verdict) -> dict[str, str]:
+        runs = sarif_runs(run, verdict, self.results_per_run)
+        groups: list[list[dict[str, Any]]] = [[]]
+        size = 0
+        for r in runs:
+            # Summing per-run compressed sizes over-estimates the file's: safe.
+            n = _gz_size(r) if len(runs) > 1 else 0
+            if groups[-1] and (len(groups[-1]) >= self.runs_per_file
+                               or size + n > self.gzip_budget):
+                groups.append([])
+                size = 0
+            groups[-1].append(r)
+            size += n
+        if len(groups) > 1:
+            note = (f"posture-gate split this SARIF into {len(groups)} files "
+                    f"(GitHub allows 20 runs and 10 MB gzip-compressed per upload); "
+                    f"upload each file")
+            for n, group in enumerate(groups, 1):
+                for r in group:
+                    r["properties"]["postureGateFiles"] = {"file": n, "files": len(groups)}
+                    for inv in r["invocations"][:1]:
+                        inv.setdefault("toolExecutionNotifications", []).append(
+                            {"level": "note", "message": {"text": note}})
+        out = {}
+        for n, group in enumerate(groups, 1):
+            name = self.filename if n == 1 else f"posture-gate-{n}.sarif"
+            out[name] = _dump(_log(group))
+        return out
