@@ -298,6 +298,16 @@ class ScannerRun:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TrendPoint:
+    """One recorded run in the history: counted totals per category (history.py)."""
+
+    at: str  # ISO UTC timestamp of the run
+    status: str  # the verdict then: pass | fail | error
+    totals: Mapping[str, int]  # category value -> counted findings
+    commit: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ScanResult:
     """One scan: run metadata plus normalized, merged findings."""
 
@@ -312,6 +322,7 @@ class ScanResult:
     commit: str | None = None
     branch: str | None = None
     image: str | None = None
+    trends: tuple[TrendPoint, ...] | None = None  # oldest first; filled from --history
 
     def scanner_run(self, name: str) -> ScannerRun | None:
         return next((s for s in self.scanners if s.name == name), None)

@@ -11,12 +11,16 @@ No I/O, no clock: `today` is passed in so expiry is testable. Rules, in order:
 4. Ratchet: a cell (category x severity, and per target) fails only when its count
    grew past the baseline's allowance AND a finding in that cell is new.
 5. A required scanner that did not finish makes the verdict "error" (exit 2).
+6. Age: `first_seen` (from the history file) gives each finding's age in days as of
+   `today`; a finding the history has never seen is age 0. The `overdue` gate counts
+   findings older than `sla_days` for their severity (`unknown` takes the gate's
+   `treat_unknown_as` unless `sla_days` names `unknown`).
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -58,6 +62,9 @@ class Verdict:
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     baseline: str | None = None
+    ages: Mapping[str, int] | None = None  # fingerprint -> days open; None without history
+    new_since_last: tuple[str, ...] | None = None  # vs the previous run in the history
+    fixed_since_last: tuple[str, ...] | None = None
 
     @property
     def exit_code(self) -> int:
@@ -186,13 +193,35 @@ def _is_new(f: Finding, known: frozenset[str]) -> bool:
     return not (f.all_fingerprints & known)
 
 
+def sla_for(f: Finding, gate: Gate, sla_days: Mapping[str, int]) -> int | None:
+    """Days this finding may stay open, or None when its severity has no SLA."""
+    if f.severity is Severity.UNKNOWN and Severity.UNKNOWN.value in sla_days:
+        return sla_days[Severity.UNKNOWN.value]
+    return sla_days.get(effective(f, gate).value)
+
+
+def age_days(f: Finding, first_seen: Mapping[str, datetime.date], today: datetime.date) -> int:
+    seen = [first_seen[fp] for fp in f.all_fingerprints if fp in first_seen]
+    return max(0, (today - min(seen)).days) if seen else 0
+
+
+def _is_overdue(f: Finding, gate: Gate, age: int, sla_days: Mapping[str, int]) -> bool:
+    sla = sla_for(f, gate, sla_days)
+    return sla is not None and age > sla
+
+
 def _gate_results(spec: GateSpec, findings: Sequence[Finding], new: frozenset[str],
-                  baseline_findings: Sequence[Finding] | None) -> list[GateResult]:
+                  baseline_findings: Sequence[Finding] | None, *,
+                  ages: Mapping[str, int] | None = None,
+                  sla_days: Mapping[str, int] | None = None) -> list[GateResult]:
     pool = selected(spec.gate, findings)
     if spec.kind == "new":
         pool = [f for f in pool if f.fingerprint in new]
+    if spec.kind == "overdue":
+        pool = [f for f in pool if _is_overdue(f, spec.gate, (ages or {}).get(f.fingerprint, 0),
+                                               sla_days or {})]
     base_pool = selected(spec.gate, baseline_findings) if baseline_findings is not None \
-        and spec.kind != "new" else None
+        and spec.kind not in ("new", "overdue") else None
     results = []
     order = [s.value for s in Severity.ordered()] + [ANY]
     for key in sorted(spec.gate.limits, key=order.index):
@@ -231,11 +260,16 @@ def _ratchet(findings: Sequence[Finding], new: frozenset[str],
 
 
 def evaluate(policy: Policy, findings: Sequence[Finding], runs: Sequence[ScannerRun], *,
-             today: datetime.date, baseline: Baseline | None = None) -> Verdict:
+             today: datetime.date, baseline: Baseline | None = None,
+             first_seen: Mapping[str, datetime.date] | None = None) -> Verdict:
     # Targets belong to the policy being evaluated (a saved run may be re-gated
     # against another policy), so they are assigned here, not at scan time.
     findings = assign_targets(findings, [t.rule() for t in policy.targets])
     applied, warnings = apply_suppressions(policy, findings, today)
+    ages = {f.fingerprint: age_days(f, first_seen, today) for f in applied} \
+        if first_seen is not None else None
+    if first_seen is None and any(s.kind == "overdue" for s in policy.gates):
+        warnings.append("overdue gate but no history given: every finding is age 0")
     known = baseline.fingerprints() if baseline is not None else frozenset()
     new = frozenset(f.fingerprint for f in applied if _is_new(f, known))
     baseline_findings = None
@@ -250,7 +284,8 @@ def evaluate(policy: Policy, findings: Sequence[Finding], runs: Sequence[Scanner
         warnings.append("ratchet: true but no baseline given: the ratchet was not evaluated")
     gates: list[GateResult] = []
     for spec in policy.gates:
-        gates += _gate_results(spec, applied, new, baseline_findings)
+        gates += _gate_results(spec, applied, new, baseline_findings, ages=ages,
+                               sla_days=policy.sla_days)
     if policy.ratchet and baseline is not None:
         gates += _ratchet(applied, new, baseline)
     errors = tuple(f"{r.name}: {r.reason or r.status.value}" for r in runs
@@ -261,7 +296,7 @@ def evaluate(policy: Policy, findings: Sequence[Finding], runs: Sequence[Scanner
     status = "error" if errors else ("fail" if any(not g.passed for g in gates) else "pass")
     return Verdict(status=status, gates=tuple(gates), findings=tuple(applied),
                    new_fingerprints=new, errors=errors, warnings=tuple(warnings),
-                   baseline=baseline.source if baseline else None)
+                   baseline=baseline.source if baseline else None, ages=ages)
 
 
 def totals(findings: Sequence[Finding], target: str | None = None

@@ -22,7 +22,7 @@ from ..model import Category, Confidence, Severity
 from ..scanners import SCANNERS
 from ..scanners.base import ScannerSettings
 from . import yamlload
-from .model import Gate, GateSpec, Ignore, Policy, Target
+from .model import EmailNotify, Gate, GateSpec, Ignore, Notify, Policy, SlackNotify, Target
 
 PRESETS = ("default", "strict", "nightly")
 CATEGORY_GATES = tuple(c.value for c in Category)
@@ -173,6 +173,10 @@ def _semantic_errors(data: Mapping[str, Any], lines: Mapping[tuple[str | int, ..
                 if t not in names:
                     pg: tuple[str | int, ...] = ("gates", gname, "targets", j)
                     errs.append((_line(lines, pg), f"{_keypath(pg)}: no target named '{t}'"))
+    if "overdue" in gates and not data.get("sla_days"):
+        po: tuple[str | int, ...] = ("gates", "overdue")
+        errs.append((_line(lines, po), f"{_keypath(po)}: needs sla_days (days per severity) "
+                     "or it can never count a finding"))
     max_days = int(data.get("max_ignore_days", 90))
     for i, ign in enumerate(data.get("ignore") or []):
         p: tuple[str | int, ...] = ("ignore", i, "expires")
@@ -221,6 +225,9 @@ def _build(data: Mapping[str, Any], lines: Mapping[tuple[str | int, ...], int],
                                   gate=_gate(gates_raw[cat], (Category(cat),))))
     if "new" in gates_raw:
         specs.append(GateSpec(name="new", kind="new", gate=_gate(gates_raw["new"], ())))
+    if "overdue" in gates_raw:
+        specs.append(GateSpec(name="overdue", kind="overdue",
+                              gate=_gate(gates_raw["overdue"], ())))
     strict: dict[str, Any] | None = None
     for t in targets:
         if t.preset == "strict":
@@ -273,4 +280,21 @@ def _build(data: Mapping[str, Any], lines: Mapping[tuple[str | int, ...], int],
         max_ignore_days=int(data.get("max_ignore_days", 90)),
         grace_days=int(data.get("grace_days", 0)),
         advisories=data.get("advisories"),
+        sla_days={str(k): int(v) for k, v in (data.get("sla_days") or {}).items()},
+        notify=_notify(data.get("notify") or {}),
+    )
+
+
+def _notify(raw: Mapping[str, Any]) -> Notify:
+    slack = raw.get("slack")
+    email = raw.get("email")
+    return Notify(
+        slack=SlackNotify(webhook_url_env=slack["webhook_url_env"],
+                          on=slack.get("on", "failure")) if slack else None,
+        email=EmailNotify(
+            smtp_host=email["smtp_host"], sender=email["from"], to=tuple(email["to"]),
+            smtp_port=int(email["smtp_port"]) if email.get("smtp_port") else None,
+            starttls=bool(email.get("starttls", True)),
+            username_env=email.get("username_env"), password_env=email.get("password_env"),
+            on=email.get("on", "failure")) if email else None,
     )

@@ -23,6 +23,18 @@ def _table(findings: tuple[Finding, ...], target: str | None = None) -> dict[str
             for c, row in totals(findings, target).items()}
 
 
+def _history(verdict: Verdict) -> dict[str, Any]:
+    """Ages and changes since the previous run: present only when a history was used."""
+    out: dict[str, Any] = {}
+    if verdict.ages is not None:
+        out["ages"] = dict(sorted(verdict.ages.items()))
+    if verdict.new_since_last is not None:
+        out["new_since_last"] = list(verdict.new_since_last)
+    if verdict.fixed_since_last is not None:
+        out["fixed_since_last"] = list(verdict.fixed_since_last)
+    return out
+
+
 def document(run: ScanResult, verdict: Verdict) -> dict[str, Any]:
     targets = sorted({f.target for f in verdict.findings if f.target})
     return {
@@ -47,6 +59,7 @@ def document(run: ScanResult, verdict: Verdict) -> dict[str, Any]:
             "baseline": verdict.baseline,
             "new": sorted(verdict.new_fingerprints),
             "gates": [_gate(g) for g in verdict.gates],
+            **_history(verdict),
         },
         "findings": [f.to_dict() for f in verdict.findings],
     }
@@ -96,6 +109,12 @@ def read_verdict(doc: Mapping[str, Any], run: ScanResult, source: str) -> Verdic
         return Verdict(status=str(v["status"]), gates=gates, findings=run.findings,
                        new_fingerprints=frozenset(v.get("new") or ()),
                        errors=tuple(v.get("errors") or ()),
-                       warnings=tuple(v.get("warnings") or ()), baseline=v.get("baseline"))
+                       warnings=tuple(v.get("warnings") or ()), baseline=v.get("baseline"),
+                       ages={str(k): int(n) for k, n in v["ages"].items()}
+                       if isinstance(v.get("ages"), dict) else None,
+                       new_since_last=tuple(v["new_since_last"])
+                       if v.get("new_since_last") is not None else None,
+                       fixed_since_last=tuple(v["fixed_since_last"])
+                       if v.get("fixed_since_last") is not None else None)
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{source}: malformed verdict ({type(exc).__name__}: {exc})") from None

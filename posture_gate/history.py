@@ -1,0 +1,475 @@
+"""The run history: one SQLite file that nightly jobs carry from run to run (CI cache).
+
+What it keeps: every run (time, commit, branch, policy digest, scanner versions, counted
+totals by category x severity x target, verdict) and every finding by fingerprint with
+`first_seen`, `last_seen` and `fixed_at`. A finding absent from a run in which one of the
+scanners that reported it finished is fixed at that run; if it comes back it is reopened
+(its `first_seen`, and so its age, is kept: a regression is not a fresh finding).
+
+Safety: the schema is versioned (`PRAGMA user_version`, one function per migration in
+`MIGRATIONS`), the file runs in WAL mode with a busy timeout, and every write is one
+`BEGIN IMMEDIATE` transaction, so concurrent writers queue instead of corrupting it.
+
+Reporters stay pure: the CLI reads the trend series from here into `ScanResult.trends`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import InputError, UsageError
+from .model import Category, Finding, RunStatus, ScanResult, Severity, TrendPoint
+from .policy.evaluate import Verdict
+
+BUSY_TIMEOUT_S = 60.0
+CATEGORIES = tuple(c.value for c in Category)
+
+
+def _v1(db: sqlite3.Connection) -> None:
+    db.execute("""
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,              -- ISO 8601 UTC, when the run was recorded
+            tool_version TEXT,
+            commit_sha TEXT,
+            branch TEXT,
+            policy TEXT,
+            policy_digest TEXT,
+            scanners TEXT NOT NULL,        -- JSON {scanner job: {status, version}}
+            status TEXT NOT NULL,          -- verdict: pass | fail | error
+            findings INTEGER NOT NULL      -- counted findings
+        )""")
+    db.execute("CREATE INDEX runs_at ON runs (at)")
+    db.execute("""
+        CREATE TABLE run_totals (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            category TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            target TEXT NOT NULL DEFAULT '',
+            count INTEGER NOT NULL,
+            PRIMARY KEY (run_id, category, severity, target)
+        ) WITHOUT ROWID""")
+    db.execute("""
+        CREATE TABLE findings (
+            fingerprint TEXT PRIMARY KEY,
+            category TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            rule_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            path TEXT,                     -- file, or package==version
+            found_by TEXT NOT NULL,        -- JSON list of scanners
+            first_seen TEXT NOT NULL,
+            first_run INTEGER NOT NULL,
+            last_seen TEXT NOT NULL,
+            last_run INTEGER NOT NULL,
+            fixed_at TEXT,                 -- NULL while open
+            fixed_run INTEGER,
+            reopened INTEGER NOT NULL DEFAULT 0
+        )""")
+    db.execute("CREATE INDEX findings_open ON findings (fixed_at)")
+    db.execute("""
+        CREATE TABLE events (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            fingerprint TEXT NOT NULL,
+            kind TEXT NOT NULL,            -- new | reopened | fixed
+            PRIMARY KEY (run_id, fingerprint)
+        ) WITHOUT ROWID""")
+
+
+# MIGRATIONS[i] takes the schema from version i to i + 1. Append only; never edit one
+# that has shipped.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FindingRef:
+    """What a notice may show of a finding: never its message or matched text."""
+
+    fingerprint: str
+    category: str
+    severity: str
+    rule_id: str
+    title: str
+    path: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recorded:
+    """The outcome of `record`: the run's id and what changed since the previous run."""
+
+    run_id: int
+    previous_status: str | None  # None: first run in this history
+    new: tuple[FindingRef, ...]  # first seen or reopened at this run
+    fixed: tuple[FindingRef, ...]
+
+    @property
+    def new_fingerprints(self) -> tuple[str, ...]:
+        return tuple(r.fingerprint for r in self.new)
+
+    @property
+    def fixed_fingerprints(self) -> tuple[str, ...]:
+        return tuple(r.fingerprint for r in self.fixed)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WeekChange:
+    category: str
+    now: int
+    week_ago: int | None  # None: no run seven or more days before the latest one
+
+    @property
+    def delta(self) -> int | None:
+        return None if self.week_ago is None else self.now - self.week_ago
+
+
+def _utc(now: datetime.datetime) -> str:
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=datetime.timezone.utc)
+    return now.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(at: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(at.replace("Z", "+00:00"))
+
+
+def _migrate(db: sqlite3.Connection, path: Path) -> None:
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version == len(MIGRATIONS):
+        return
+    if version > len(MIGRATIONS):
+        raise InputError(f"{path}: history schema version {version} is newer than this "
+                         f"posture-gate knows ({len(MIGRATIONS)})", "upgrade posture-gate")
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        # Re-read under the write lock: another process may have migrated meanwhile.
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        for step in range(version, len(MIGRATIONS)):
+            MIGRATIONS[step](db)
+            db.execute(f"PRAGMA user_version = {step + 1}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+@contextmanager
+def connect(path: Path, *, create: bool = True) -> Iterator[sqlite3.Connection]:
+    """An open, migrated history database. SQLite errors become InputError (exit 2)."""
+    if not create and not path.is_file():
+        raise InputError(f"{path}: no such history file")
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise InputError(f"{path}: cannot open history ({exc})") from None
+    try:
+        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        _migrate(db, path)
+        yield db
+    except sqlite3.Error as exc:
+        raise InputError(f"{path}: history database error ({exc})") from None
+    finally:
+        db.close()
+
+
+def _where(f: Finding) -> str | None:
+    if f.location is not None:
+        return f.location.path
+    if f.package is not None:
+        return f"{f.package.name}=={f.package.version}" if f.package.version \
+            else f.package.name
+    return None
+
+
+def _ref(row: Sequence[Any]) -> FindingRef:
+    return FindingRef(fingerprint=row[0], category=row[1], severity=row[2], rule_id=row[3],
+                      title=row[4], path=row[5])
+
+
+def record(path: Path, run: ScanResult, verdict: Verdict,
+           now: datetime.datetime) -> Recorded:
+    """Append one run and update every finding's first_seen / last_seen / fixed_at."""
+    at = _utc(now)
+    counted = [f for f in verdict.findings if f.suppression is None]
+    cells: dict[tuple[str, str, str], int] = {}
+    for f in counted:
+        key = (f.category.value, f.severity.value, f.target or "")
+        cells[key] = cells.get(key, 0) + 1
+    finished = {r.scanner for r in run.scanners if r.status is RunStatus.OK}
+    scanners = {r.name: {"status": r.status.value, "version": r.version} for r in run.scanners}
+    current = {f.fingerprint: f for f in verdict.findings}
+    with connect(path) as db:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            prev = db.execute("SELECT status FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+            cur = db.execute(
+                "INSERT INTO runs (at, tool_version, commit_sha, branch, policy, policy_digest,"
+                " scanners, status, findings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (at, run.tool_version, run.commit, run.branch, run.policy, run.policy_digest,
+                 json.dumps(scanners, sort_keys=True), verdict.status, len(counted)))
+            run_id = int(cur.lastrowid or 0)
+            db.executemany(
+                "INSERT INTO run_totals (run_id, category, severity, target, count) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(run_id, c, s, t, n) for (c, s, t), n in sorted(cells.items())])
+            known = {row[0]: (row[1], row[2]) for row in db.execute(
+                "SELECT fingerprint, fixed_at IS NULL, found_by FROM findings")}
+            inserts, updates, events = [], [], []
+            for fp, f in current.items():
+                meta = (f.category.value, f.severity.value, f.rule_id, f.title, _where(f),
+                        json.dumps(sorted(f.found_by or (f.scanner,))))
+                if fp not in known:
+                    inserts.append((fp, *meta, at, run_id, at, run_id))
+                    events.append((run_id, fp, "new"))
+                else:
+                    updates.append((*meta, at, run_id, fp))
+                    if not known[fp][0]:
+                        events.append((run_id, fp, "reopened"))
+            db.executemany(
+                "INSERT INTO findings (fingerprint, category, severity, rule_id, title, path,"
+                " found_by, first_seen, first_run, last_seen, last_run)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", inserts)
+            db.executemany(
+                "UPDATE findings SET category = ?, severity = ?, rule_id = ?, title = ?,"
+                " path = ?, found_by = ?, last_seen = ?, last_run = ?,"
+                " reopened = reopened + (fixed_at IS NOT NULL),"
+                " fixed_at = NULL, fixed_run = NULL WHERE fingerprint = ?", updates)
+            fixed = [fp for fp, (is_open, found_by) in known.items()
+                     if is_open and fp not in current and finished & set(json.loads(found_by))]
+            db.executemany("UPDATE findings SET fixed_at = ?, fixed_run = ? "
+                           "WHERE fingerprint = ?", [(at, run_id, fp) for fp in fixed])
+            events += [(run_id, fp, "fixed") for fp in fixed]
+            db.executemany("INSERT INTO events (run_id, fingerprint, kind) VALUES (?, ?, ?)",
+                           events)
+            changes = _changes(db, run_id)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    return Recorded(run_id=run_id, previous_status=prev[0] if prev else None,
+                    new=changes[0], fixed=changes[1])
+
+
+def _changes(db: sqlite3.Connection, run_id: int
+             ) -> tuple[tuple[FindingRef, ...], tuple[FindingRef, ...]]:
+    rows = db.execute(
+        "SELECT f.fingerprint, f.category, f.severity, f.rule_id, f.title, f.path, e.kind "
+        "FROM events e JOIN findings f ON f.fingerprint = e.fingerprint "
+        "WHERE e.run_id = ? ORDER BY f.category, f.severity, f.rule_id, f.fingerprint",
+        (run_id,)).fetchall()
+    return (tuple(_ref(r) for r in rows if r[6] in ("new", "reopened")),
+            tuple(_ref(r) for r in rows if r[6] == "fixed"))
+
+
+def _latest_run(db: sqlite3.Connection) -> int | None:
+    row = db.execute("SELECT MAX(id) FROM runs").fetchone()
+    return int(row[0]) if row and row[0] is not None else None
+
+
+def first_seen(path: Path) -> dict[str, datetime.date]:
+    """fingerprint -> the UTC date it was first seen (for ages). Empty for a new file."""
+    if not path.exists():
+        return {}
+    with connect(path) as db:
+        return {fp: _parse(at).date() for fp, at in
+                db.execute("SELECT fingerprint, first_seen FROM findings")}
+
+
+def new_since_previous(path: Path) -> tuple[FindingRef, ...]:
+    """Findings first seen (or reopened) at the latest run."""
+    with connect(path, create=False) as db:
+        latest = _latest_run(db)
+        return () if latest is None else _changes(db, latest)[0]
+
+
+def fixed_since_previous(path: Path) -> tuple[FindingRef, ...]:
+    """Findings fixed at the latest run."""
+    with connect(path, create=False) as db:
+        latest = _latest_run(db)
+        return () if latest is None else _changes(db, latest)[1]
+
+
+def trends(path: Path, limit: int = 0) -> tuple[TrendPoint, ...]:
+    """Counted totals per category for each run, oldest first (the last `limit`; 0 = all)."""
+    with connect(path, create=False) as db:
+        runs = db.execute(
+            "SELECT id, at, status, commit_sha FROM runs ORDER BY id DESC LIMIT ?",
+            (limit if limit > 0 else -1,)).fetchall()
+        if not runs:
+            return ()
+        sums: dict[int, dict[str, int]] = {}
+        for run_id, category, n in db.execute(
+                "SELECT run_id, category, SUM(count) FROM run_totals WHERE run_id >= ? "
+                "GROUP BY run_id, category", (runs[-1][0],)):
+            sums.setdefault(run_id, {})[category] = int(n)
+    return tuple(
+        TrendPoint(at=at, status=status, commit=commit,
+                   totals={c: sums.get(run_id, {}).get(c, 0) for c in CATEGORIES})
+        for run_id, at, status, commit in reversed(runs))
+
+
+def totals_over_time(path: Path, limit: int = 0) -> tuple[TrendPoint, ...]:
+    return trends(path, limit)
+
+
+def week_over_week(points: Sequence[TrendPoint]) -> tuple[WeekChange, ...]:
+    """Per category: the latest run against the latest run at least 7 days older."""
+    if not points:
+        return ()
+    latest = points[-1]
+    cutoff = _parse(latest.at) - datetime.timedelta(days=7)
+    before = [p for p in points if _parse(p.at) <= cutoff]
+    base = before[-1] if before else None
+    return tuple(WeekChange(category=c, now=latest.totals.get(c, 0),
+                            week_ago=base.totals.get(c, 0) if base else None)
+                 for c in CATEGORIES)
+
+
+def _category_sums(db: sqlite3.Connection, run_id: int) -> dict[str, int]:
+    return {str(c): int(n) for c, n in db.execute(
+        "SELECT category, SUM(count) FROM run_totals WHERE run_id = ? GROUP BY category",
+        (run_id,))}
+
+
+def history_week_over_week(path: Path) -> tuple[WeekChange, ...]:
+    """Week-over-week change straight from the file (reads only the two runs it needs)."""
+    with connect(path, create=False) as db:
+        latest = db.execute("SELECT id, at FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        if latest is None:
+            return ()
+        cutoff = _utc(_parse(latest[1]) - datetime.timedelta(days=7))
+        base = db.execute("SELECT id FROM runs WHERE at <= ? ORDER BY at DESC, id DESC "
+                          "LIMIT 1", (cutoff,)).fetchone()
+        now = _category_sums(db, int(latest[0]))
+        then = _category_sums(db, int(base[0])) if base else None
+    return tuple(WeekChange(category=c, now=now.get(c, 0),
+                            week_ago=None if then is None else then.get(c, 0))
+                 for c in CATEGORIES)
+
+
+def _fmt_delta(d: int | None) -> str:
+    return "n/a" if d is None else f"{d:+d}"
+
+
+def show_text(path: Path, runs: int = 30) -> str:
+    """`history show`: totals per category for the last `runs` runs, then week over week."""
+    points = trends(path, runs)
+    if not points:
+        return f"{path}: no runs recorded\n"
+    header = ["run (UTC)", *CATEGORIES, "total", "verdict"]
+    rows = [[p.at.replace("T", " ").rstrip("Z"), *[str(p.totals.get(c, 0)) for c in CATEGORIES],
+             str(sum(p.totals.values())), p.status] for p in points]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i in (0, len(cells) - 1) else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    out = [line(header), line(["-" * w for w in widths]), *[line(r) for r in rows], ""]
+    out.append("week over week (latest run vs the latest run 7+ days before it):")
+    for w in history_week_over_week(path):
+        ago = "n/a" if w.week_ago is None else str(w.week_ago)
+        out.append(f"  {w.category:12s} {w.now:6d}  (was {ago}, {_fmt_delta(w.delta)})")
+    return "\n".join(out) + "\n"
+
+
+def export_jsonl(path: Path, out: TextIO) -> int:
+    """`history export`: one JSON object a line, runs (oldest first) then findings.
+    Returns the number of lines written."""
+    n = 0
+    with connect(path, create=False) as db:
+        cells: dict[int, list[tuple[str, str, str, int]]] = {}
+        for run_id, c, s, t, count in db.execute(
+                "SELECT run_id, category, severity, target, count FROM run_totals"):
+            cells.setdefault(run_id, []).append((c, s, t, count))
+        for row in db.execute(
+                "SELECT id, at, tool_version, commit_sha, branch, policy, policy_digest, "
+                "scanners, status, findings FROM runs ORDER BY id"):
+            totals = {c: dict.fromkeys((s.value for s in Severity.ordered()), 0)
+                      for c in CATEGORIES}
+            by_target: dict[str, dict[str, dict[str, int]]] = {}
+            for c, s, t, count in cells.get(row[0], []):
+                totals.setdefault(c, {})[s] = totals.get(c, {}).get(s, 0) + count
+                if t:
+                    by_target.setdefault(t, {}).setdefault(c, {})[s] = count
+            out.write(json.dumps({
+                "type": "run", "id": row[0], "at": row[1], "tool_version": row[2],
+                "commit": row[3], "branch": row[4], "policy": row[5], "policy_digest": row[6],
+                "scanners": json.loads(row[7]), "status": row[8], "findings": row[9],
+                "totals": totals, "totals_by_target": by_target}, sort_keys=True) + "\n")
+            n += 1
+        for row in db.execute(
+                "SELECT fingerprint, category, severity, rule_id, title, path, found_by, "
+                "first_seen, last_seen, fixed_at, reopened FROM findings "
+                "ORDER BY first_seen, fingerprint"):
+            out.write(json.dumps({
+                "type": "finding", "fingerprint": row[0], "category": row[1],
+                "severity": row[2], "rule_id": row[3], "title": row[4], "path": row[5],
+                "found_by": json.loads(row[6]), "first_seen": row[7], "last_seen": row[8],
+                "fixed_at": row[9], "reopened": row[10]}, sort_keys=True) + "\n")
+            n += 1
+    return n
+
+
+def integrity_check(path: Path) -> str:
+    with connect(path, create=False) as db:
+        return str(db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def history_markdown(run: ScanResult, rows: int = 14) -> str:
+    """A Markdown trend table (last `rows` runs) and the week-over-week change, from
+    `run.trends`; empty when the run has no history. For the markdown reporter."""
+    points = run.trends
+    if not points:
+        return ""
+    out = ["### Trend", "",
+           "| run (UTC) | " + " | ".join(CATEGORIES) + " | total | verdict |",
+           "|---|" + "---:|" * (len(CATEGORIES) + 1) + "---|"]
+    for p in points[-rows:]:
+        out.append(f"| {p.at[:16].replace('T', ' ')} | "
+                   + " | ".join(str(p.totals.get(c, 0)) for c in CATEGORIES)
+                   + f" | {sum(p.totals.values())} | {p.status} |")
+    changes = week_over_week(points)
+    out += ["", "Week over week: " + ", ".join(
+        f"{w.category} {w.now} ({_fmt_delta(w.delta)})" for w in changes), ""]
+    return "\n".join(out)
+
+
+
+TREND_RUNS = 365  # runs charted in the reports
+
+
+def parse_now(value: str | None, today: datetime.date) -> datetime.datetime:
+    """The time a run is recorded at: `--now` (ISO), else the clock; a clock on another
+    day than `--today` gives way to noon UTC of that day, so ages stay consistent."""
+    if value:
+        try:
+            now = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(f"--now: not an ISO datetime: {value}") from None
+        return now if now.tzinfo else now.replace(tzinfo=datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    if now.date() != today:
+        now = datetime.datetime.combine(today, datetime.time(12), datetime.timezone.utc)
+    return now
+
+
+def apply(path: Path, run: ScanResult, verdict: Verdict, now: datetime.datetime
+          ) -> tuple[ScanResult, Verdict, Recorded]:
+    """Record the run, then give the reports what changed and the trend series."""
+    rec = record(path, run, verdict, now)
+    verdict = replace(verdict, new_since_last=rec.new_fingerprints,
+                      fixed_since_last=rec.fixed_fingerprints)
+    return replace(run, trends=trends(path, TREND_RUNS)), verdict, rec
