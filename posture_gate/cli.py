@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
-from . import __version__, proc
+from . import __version__, history, notify, proc
 from . import baseline as baseline_mod
 from .errors import InputError, PostureGateError, UsageError
 from .fsutil import write_atomic
@@ -144,12 +144,17 @@ def main() -> None:
 @click.option("--offline-scan", is_flag=True, default=None,
               help="trivy makes no API requests while scanning.")
 @click.option("--today", hidden=True, help="Evaluate as of this date (tests).")
+@click.option("--history", "history_file", type=click.Path(path_type=Path),
+              envvar="POSTURE_GATE_HISTORY", help="SQLite run history, created if absent "
+              "(also $POSTURE_GATE_HISTORY): ages, the overdue gate, trends, changes.")
+@click.option("--now", "now_iso", hidden=True, help="Record the run at this ISO time (tests).")
 @boundary
 def scan_cmd(path: Path, policy: str | None, output_dir: Path, formats: str,
              advisories: Path | None, images: tuple[str, ...], baseline: Path | None,
              only: tuple[str, ...], trivy_cache_dir: Path | None,
              db_repositories: tuple[str, ...], skip_db_update: bool | None,
-             offline_scan: bool | None, today: str | None) -> None:
+             offline_scan: bool | None, today: str | None,
+             history_file: Path | None, now_iso: str | None) -> None:
     """Scan PATH (default: .) and gate the result."""
     day = _today(today)
     names = _formats(formats)
@@ -164,8 +169,16 @@ def scan_cmd(path: Path, policy: str | None, output_dir: Path, formats: str,
         raise UsageError(f"--advisories: {advisories}: not a directory")
     run, _ = scan(pol, ScanOptions(root=path, output_dir=output_dir, advisories=advisories,
                                    images=images, only=only))
-    verdict = evaluate(pol, run.findings, run.scanners, today=day, baseline=base)
+    first_seen = history.first_seen(history_file) if history_file else None
+    verdict = evaluate(pol, run.findings, run.scanners, today=day, baseline=base,
+                       first_seen=first_seen)
+    change = None
+    if history_file is not None:
+        run, verdict, change = history.apply(history_file, run, verdict,
+                                             history.parse_now(now_iso, day))
     _write_reports(run, verdict, output_dir, names)
+    for w in notify.send_all(pol.notify, run, verdict, change):
+        click.echo(f"posture-gate: warning: {w}", err=True)
     for e in verdict.errors:
         click.echo(f"posture-gate: error: scanner {one_line(e, 400)}", err=True)
     sys.exit(verdict.exit_code)
@@ -288,3 +301,47 @@ def doctor() -> None:
             f"untested (tested: {', '.join(sorted(scanner.tested_versions))})"
         click.echo(f"{name}: {where} version {version or '?'} {tested}")
     sys.exit(1 if bad else 0)
+
+
+@main.group("history")
+def history_group() -> None:
+    """The run history that `scan --history FILE` keeps (SQLite): trends, ages, changes."""
+
+
+_HISTORY_OPTION = click.option(
+    "--history", "history_file", required=True, envvar="POSTURE_GATE_HISTORY",
+    type=click.Path(path_type=Path), help="The history file (also $POSTURE_GATE_HISTORY).")
+
+
+@history_group.command("show")
+@_HISTORY_OPTION
+@click.option("--runs", default=30, show_default=True, help="Recent runs to list (0: all).")
+@boundary
+def history_show(history_file: Path, runs: int) -> None:
+    """Totals per category over time and the week-over-week change."""
+    click.echo(history.show_text(history_file, runs), nl=False)
+
+
+@history_group.command("export")
+@_HISTORY_OPTION
+@click.option("--output", "-o", type=click.Path(path_type=Path),
+              help="Write here instead of stdout.")
+@boundary
+def history_export(history_file: Path, output: Path | None) -> None:
+    """Every run and every finding's first_seen / last_seen / fixed_at, as JSON Lines."""
+    if output is None:
+        history.export_jsonl(history_file, sys.stdout)
+        return
+    import io
+
+    buf = io.StringIO()
+    n = history.export_jsonl(history_file, buf)
+    write_atomic(output, buf.getvalue())
+    click.echo(f"wrote {output}: {n} line(s)", err=True)
+
+
+from .hooks import precommit_cmd  # noqa: E402
+from .init import init_cmd  # noqa: E402
+
+main.add_command(precommit_cmd)
+main.add_command(init_cmd)
