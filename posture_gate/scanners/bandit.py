@@ -6,13 +6,14 @@ import re
 from typing import Any
 
 from ..errors import ScannerOutputError
-from ..fingerprint import code_basis, snippet_hash
-from ..model import Category, Confidence, Finding, Location, Suppression
+from ..model import Suppression
 from .base import (
     Job,
     Parsed,
     ScanContext,
     ScannerSettings,
+    code_finding,
+    confidence_from_word,
     cwe_ids,
     load_json_object,
     relpath,
@@ -101,22 +102,13 @@ class Bandit:
             path = relpath(filename, ctx.root)
             source = lines.line_range(path, line, end)
             cwe = r.get("issue_cwe") or {}
-            conf = str(r.get("issue_confidence", "")).lower()
-            text = redact_text(test_id, str(r.get("issue_text", "")))
-            findings.append(Finding(
-                fingerprint=code_basis(category="code", rule_key=f"bandit:{test_id}",
-                                       path=path, content=snippet_hash(source)),
-                content_hash=snippet_hash(source),
-                scanner=self.name,
-                scanner_version=version,
-                found_by=(self.name,),
-                rule_id=test_id,
-                category=Category.CODE,
+            findings.append(code_finding(
+                scanner=self.name, version=version, rule=test_id, path=path, start=line,
+                end=end, source=source,
                 severity=severity_from_word(r.get("issue_severity")),
-                confidence=Confidence(conf) if conf in ("high", "medium", "low") else None,
+                confidence=confidence_from_word(r.get("issue_confidence")),
                 title=str(r.get("test_name") or test_id),
-                message=text,
-                location=Location(path=path, start_line=line, end_line=end),
+                message=redact_text(test_id, str(r.get("issue_text", ""))),
                 identifiers=tuple(cwe_ids(cwe.get("id") if isinstance(cwe, dict) else None)),
                 references=tuple(u for u in (r.get("more_info"),) if isinstance(u, str)),
                 suppression=_inline(test_id, str(r.get("test_name", "")), source),

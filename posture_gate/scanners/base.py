@@ -11,8 +11,8 @@ from typing import Any, Protocol
 
 from ..advisories import AdvisoryDB
 from ..errors import ScannerOutputError
-from ..fingerprint import SourceLines
-from ..model import Finding, Severity
+from ..fingerprint import SourceLines, code_basis, snippet_hash
+from ..model import Category, Confidence, Finding, Location, Severity, Suppression
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +82,38 @@ class Scanner(Protocol):
 
     def redact(self, doc: Any) -> Any:
         """The raw document with source snippets and secret matches removed, for keeping."""
+
+
+def confidence_from_word(word: object) -> Confidence | None:
+    w = str(word or "").lower()
+    return Confidence(w) if w in ("high", "medium", "low") else None
+
+
+def code_finding(*, scanner: str, version: str, rule: str, path: str, start: int, end: int,
+                 source: str, severity: Severity, confidence: Confidence | None, title: str,
+                 message: str, identifiers: tuple[str, ...], references: tuple[str, ...],
+                 suppression: Suppression | None) -> Finding:
+    """A code (security lint) finding: bandit and semgrep build theirs the same way, so
+    that their fingerprints and merge inputs agree."""
+    content = snippet_hash(source)
+    return Finding(
+        fingerprint=code_basis(category="code", rule_key=f"{scanner}:{rule}", path=path,
+                               content=content),
+        content_hash=content,
+        scanner=scanner,
+        scanner_version=version,
+        found_by=(scanner,),
+        rule_id=rule,
+        category=Category.CODE,
+        severity=severity,
+        confidence=confidence,
+        title=title,
+        message=message,
+        location=Location(path=path, start_line=start, end_line=end),
+        identifiers=identifiers,
+        references=references,
+        suppression=suppression,
+    )
 
 
 def load_json_object(data: bytes, scanner: str) -> dict[str, Any]:

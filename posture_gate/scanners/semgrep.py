@@ -10,13 +10,14 @@ from typing import Any
 import yaml
 
 from ..errors import ScannerError, ScannerOutputError
-from ..fingerprint import code_basis, snippet_hash
-from ..model import Category, Confidence, Finding, Location, Suppression
+from ..model import Suppression
 from .base import (
     Job,
     Parsed,
     ScanContext,
     ScannerSettings,
+    code_finding,
+    confidence_from_word,
     cwe_ids,
     load_json_object,
     relpath,
@@ -24,10 +25,10 @@ from .base import (
     severity_from_word,
 )
 
-BUNDLED = "bundled"
+BUNDLED = "bundled"  # policy shorthand for the rule pack shipped in the package
 # Virtualenvs and vendored JS are never the project's code (semgrep's built-in list
 # knows .venv but not venv).
-DEFAULT_EXCLUDES = (".venv", "venv", "node_modules", ".tox")  # policy shorthand for the rule pack shipped in the package
+DEFAULT_EXCLUDES = (".venv", "venv", "node_modules", ".tox")
 
 
 def bundled_rules() -> Path:
@@ -141,27 +142,16 @@ class Semgrep:
             meta: dict[str, Any] = extra["metadata"] if isinstance(extra.get("metadata"),
                                                                    dict) else {}
             source = lines.line_range(path, start, end)
-            conf = str(meta.get("confidence", "")).lower()
             refs = meta.get("references") or []
             owasp = meta.get("owasp") or []
             idents = cwe_ids(meta.get("cwe")) + [
                 "OWASP-" + str(o).split(" ")[0] for o in (owasp if isinstance(owasp, list)
                                                          else [owasp])]
-            message = " ".join(str(extra.get("message", "")).split())
-            findings.append(Finding(
-                fingerprint=code_basis(category="code", rule_key=f"semgrep:{rule}",
-                                       path=path, content=snippet_hash(source)),
-                content_hash=snippet_hash(source),
-                scanner=self.name,
-                scanner_version=version,
-                found_by=(self.name,),
-                rule_id=rule,
-                category=Category.CODE,
-                severity=severity_from_word(extra.get("severity")),
-                confidence=Confidence(conf) if conf in ("high", "medium", "low") else None,
-                title=rule,
-                message=message,
-                location=Location(path=path, start_line=start, end_line=end),
+            findings.append(code_finding(
+                scanner=self.name, version=version, rule=rule, path=path, start=start, end=end,
+                source=source, severity=severity_from_word(extra.get("severity")),
+                confidence=confidence_from_word(meta.get("confidence")),
+                title=rule, message=" ".join(str(extra.get("message", "")).split()),
                 identifiers=tuple(idents),
                 references=tuple(u for u in (refs if isinstance(refs, list) else [refs])
                                  if isinstance(u, str)),
