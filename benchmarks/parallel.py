@@ -9,6 +9,7 @@ and <= 1.15 x the slowest single scanner.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -27,8 +28,9 @@ def timed(root: Path, out: Path, only: tuple[str, ...]) -> float:
             "--format", "json"]
     for name in only:
         argv += ["--only", name]
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     started = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
     elapsed = time.perf_counter() - started
     if proc.returncode not in (0, 1):
         sys.exit(f"scan failed ({proc.returncode}): {proc.stderr.strip()}")

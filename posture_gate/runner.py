@@ -26,11 +26,31 @@ class JobOutcome:
     findings: tuple[Finding, ...]
 
 
+def installed_version(executable: str, distribution: str | None) -> str | None:
+    """The version in the dist-info beside a Python tool's console script, read from disk:
+    asking `pip-audit --version` costs half a second of CPU the scanners need."""
+    where = proc.which(executable)
+    if distribution is None or where is None:
+        return None
+    prefix = Path(where).resolve().parent.parent
+    found = list(prefix.glob(f"lib/python3*/site-packages/{distribution}-*.dist-info"))
+    if len(found) != 1:
+        return None
+    return found[0].name[len(distribution) + 1 : -len(".dist-info")] or None
+
+
 def scanner_version(scanner: Scanner) -> str | None:
+    known = installed_version(scanner.executable, scanner.distribution)
+    if known:
+        return known
     try:
         return scanner.parse_version(proc.capture(scanner.version_argv()))
     except (proc.NotFound, proc.TimedOut, OSError):
         return None
+
+
+def _tested(scanner: Scanner, version: str | None) -> bool | None:
+    return version in scanner.tested_versions if version else None
 
 
 def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path) -> JobOutcome:
@@ -51,8 +71,6 @@ def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path) -> JobO
     except ScannerError as exc:
         return outcome(RunStatus.FAILED, exc.reason if not exc.hint else
                        f"{exc.reason} ({exc.hint})")
-    version = scanner_version(scanner)
-    tested = version in scanner.tested_versions if version else None
     stdout_path = raw_dir / f".{job.name}.stdout"
     try:
         done = proc.run(job.argv, cwd=ctx.root, timeout=job.timeout, env=job.env,
@@ -60,15 +78,21 @@ def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path) -> JobO
     except proc.NotFound:
         stdout_path.unlink(missing_ok=True)
         return outcome(RunStatus.FAILED,
-                       f"not installed: '{scanner.executable}' is not on PATH", version)
+                       f"not installed: '{scanner.executable}' is not on PATH")
     except proc.TimedOut as exc:
         stdout_path.unlink(missing_ok=True)
+        version = scanner_version(scanner)
         return outcome(RunStatus.TIMEOUT, f"timed out after {exc.seconds:g}s and was killed",
-                       version, tested)
+                       version, _tested(scanner, version))
+    data = stdout_path.read_bytes() if done.stdout_size <= MAX_OUTPUT else b""
+    # The version is asked for after the scan, not before: the scan starts at once, and
+    # tools that print their version in their output (semgrep, trivy) are not asked at
+    # all (semgrep takes over a second just to answer --version).
+    version = scanner.output_version(data) or scanner_version(scanner)
+    tested = _tested(scanner, version)
     try:
         if done.stdout_size > MAX_OUTPUT:
             raise ScannerError(scanner.name, f"printed {done.stdout_size} bytes of output")
-        data = stdout_path.read_bytes()
         if done.returncode not in scanner.ok_exit_codes:
             detail = last_line(done.stderr_tail) or last_line(data.decode("utf-8", "replace"))
             raise ScannerError(scanner.name, f"exited with code {done.returncode}"

@@ -42,6 +42,7 @@ def redact_text(test_id: str, text: str) -> str:
 class Bandit:
     name = "bandit"
     executable = "bandit"
+    distribution: str | None = "bandit"
     # 0 no issues, 1 issues found; 2 is a usage/config error.
     ok_exit_codes = frozenset({0, 1})
     tested_versions = frozenset({"1.9.4"})
@@ -69,6 +70,9 @@ class Bandit:
     def parse_version(self, text: str) -> str | None:
         m = re.search(r"bandit\s+(\d+\.\d+\.\d+\S*)", text)
         return m.group(1) if m else None
+
+    def output_version(self, data: bytes) -> str | None:
+        return None  # not in bandit's JSON
 
     def preflight(self, job: Job, ctx: ScanContext) -> None:
         return None

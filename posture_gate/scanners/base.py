@@ -64,6 +64,7 @@ class Parsed:
 class Scanner(Protocol):
     name: str
     executable: str
+    distribution: str | None  # the Python distribution that ships it (dist-info name)
     ok_exit_codes: frozenset[int]
     tested_versions: frozenset[str]
 
@@ -74,6 +75,9 @@ class Scanner(Protocol):
 
     def parse_version(self, text: str) -> str | None: ...
 
+    def output_version(self, data: bytes) -> str | None:
+        """The tool's version when its own output carries it (saves a `--version` run)."""
+
     def preflight(self, job: Job, ctx: ScanContext) -> None:
         """Raise ScannerError when the job cannot possibly succeed (e.g. no trivy DB)."""
 
@@ -82,6 +86,17 @@ class Scanner(Protocol):
 
     def redact(self, doc: Any) -> Any:
         """The raw document with source snippets and secret matches removed, for keeping."""
+
+
+def version_in_json(data: bytes, *path: str) -> str | None:
+    """doc[path[0]][path[1]]... when the output is a JSON object carrying a version string."""
+    try:
+        value: Any = json.loads(data)
+    except ValueError:
+        return None
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def confidence_from_word(word: object) -> Confidence | None:

@@ -69,6 +69,7 @@ def pyproject_pins(path: Path) -> list[str]:
 class PipAudit:
     name = "pip-audit"
     executable = "pip-audit"
+    distribution: str | None = "pip_audit"
     # 1 means "vulnerabilities found" but also "crashed": parse decides (JSON or not).
     ok_exit_codes = frozenset({0, 1})
     tested_versions = frozenset({"2.10.1"})
@@ -127,6 +128,9 @@ class PipAudit:
     def parse_version(self, text: str) -> str | None:
         m = re.search(r"pip-audit\s+(\d+\.\d+\.\d+\S*)", text)
         return m.group(1) if m else None
+
+    def output_version(self, data: bytes) -> str | None:
+        return None  # not in pip-audit's JSON
 
     def preflight(self, job: Job, ctx: ScanContext) -> None:
         return None

@@ -23,6 +23,7 @@ from .base import (
     relpath,
     require,
     severity_from_word,
+    version_in_json,
 )
 
 BUNDLED = "bundled"  # policy shorthand for the rule pack shipped in the package
@@ -63,6 +64,7 @@ def rule_ids(config: Path) -> set[str]:
 class Semgrep:
     name = "semgrep"
     executable = "semgrep"
+    distribution: str | None = "semgrep"
     # Run without --error: 0 means the scan completed whatever it found.
     ok_exit_codes = frozenset({0})
     tested_versions = frozenset({"1.185.0"})
@@ -109,6 +111,9 @@ class Semgrep:
     def parse_version(self, text: str) -> str | None:
         m = re.search(r"(\d+\.\d+\.\d+)", text)
         return m.group(1) if m else None
+
+    def output_version(self, data: bytes) -> str | None:
+        return version_in_json(data, "version")
 
     def preflight(self, job: Job, ctx: ScanContext) -> None:
         return None

@@ -20,6 +20,7 @@ from .base import (
     relpath,
     require,
     severity_from_word,
+    version_in_json,
 )
 
 CLASS_CATEGORY = {
@@ -94,6 +95,7 @@ def _check_db_age(cache: Path, max_days: int, now: datetime | None = None) -> No
 class Trivy:
     name = "trivy"
     executable = "trivy"
+    distribution: str | None = None  # a Go binary: its version is in its output
     ok_exit_codes = frozenset({0})  # never pass --exit-code: 1 must mean "fatal"
     tested_versions = frozenset({"0.76.0"})
 
@@ -151,6 +153,9 @@ class Trivy:
     def parse_version(self, text: str) -> str | None:
         m = re.search(r"Version:\s*(\d+\.\d+\.\d+\S*)", text)
         return m.group(1) if m else None
+
+    def output_version(self, data: bytes) -> str | None:
+        return version_in_json(data, "Trivy", "Version")
 
     def preflight(self, job: Job, ctx: ScanContext) -> None:
         if "vuln" in job.meta.get("scanners", ()) and job.meta.get("skip_db_update"):
