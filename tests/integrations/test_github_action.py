@@ -32,6 +32,7 @@ jobs:
           output-dir: out/reports
           install: "false"
           venv: ${{ env.PG_VENV }}
+          history: history/posture-history.sqlite
       - name: record outputs
         if: always()
         env:
@@ -43,6 +44,7 @@ jobs:
           python3 -c 'import json, os, sys; json.dump({k: os.environ[k] for k in sys.argv[2:]},
           open(sys.argv[1], "w"))' "$RESULT_DIR/outputs.json" VERDICT EXIT_CODE TOTALS SARIF
           cp -r out/reports "$RESULT_DIR/reports"
+          cp history/posture-history.sqlite "$RESULT_DIR/"
 """
 
 
@@ -77,3 +79,8 @@ def test_action_fails_the_job_and_keeps_reports(tmp_path: Path) -> None:
     assert "Summary - ## posture-gate" in log and "FAIL" in log
     assert "exit status 1" in log
     assert PLANTED_TOKEN not in log
+    # the run was recorded in the history file the action was given
+    import sqlite3
+
+    with sqlite3.connect(results / "posture-history.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
