@@ -70,3 +70,28 @@ def test_virtualenvs_are_not_the_project(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((tmp_path / "out" / "findings.json").read_text())
     assert {f["location"]["path"] for f in doc["findings"]} == {"src/app.py"}
+
+
+def test_inline_suppressions_are_reported_and_policy_decides(tmp_path: Path) -> None:
+    src = tmp_path / "app.py"
+    src.write_text(
+        "import subprocess\n\n\n"
+        "def a(cmd):\n"
+        "    return subprocess.call(cmd, shell=True)  # nosec B602 # nosemgrep\n\n\n"
+        "def b(cmd):\n"
+        "    return subprocess.call(cmd, shell=True)\n")
+    body = ("scanners:\n  bandit: {skip: [B404]}\n  semgrep: {}\n"
+            "gates:\n  code: {max: {high: 1}}\n")
+    allowed = run_cli("scan", str(tmp_path), "--policy", str(_policy(tmp_path, body)),
+                      "-o", str(tmp_path / "o1"))
+    assert allowed.returncode == 0, allowed.stdout
+    assert "(1 suppressed finding(s) not counted)" in allowed.stdout
+    doc = json.loads((tmp_path / "o1" / "findings.json").read_text())
+    sup = [f for f in doc["findings"] if f["suppression"]]
+    assert [(f["location"]["start_line"], f["suppression"]["kind"]) for f in sup] == [(5, "inline")]
+    assert sup[0]["found_by"] == ["bandit", "semgrep"]
+    strict = run_cli("scan", str(tmp_path), "--policy",
+                     str(_policy(tmp_path, "allow_inline_suppressions: false\n" + body)),
+                     "-o", str(tmp_path / "o2"))
+    assert strict.returncode == 1
+    assert "FAILED code.max.high: 2 > 1" in strict.stdout
