@@ -50,6 +50,19 @@ def _git(root: Path, *args: str) -> str | None:
     return (out.stdout.strip() or None) if out.returncode == 0 else None
 
 
+def _inside(root: Path, *dirs: Path) -> tuple[str, ...]:
+    """The given directories that lie inside the scanned root, repo-relative."""
+    out = []
+    for d in dirs:
+        try:
+            rel = d.resolve().relative_to(root)
+        except ValueError:
+            continue
+        if rel.parts:
+            out.append(rel.as_posix())
+    return tuple(out)
+
+
 def settings_for(policy: Policy) -> list[ScannerSettings]:
     if policy.scanners:
         return [s for s in policy.scanners.values() if s.enabled]
@@ -104,7 +117,8 @@ def scan(policy: Policy, opts: ScanOptions,
     with tempfile.TemporaryDirectory(prefix="posture-gate-") as work, \
             _advisory_service(advisories) as (db, osv_url):
         ctx = ScanContext(root=root, work_dir=Path(work), osv_url=osv_url, advisories=db,
-                          images=images, source=fp.SourceLines(root))
+                          images=images, source=fp.SourceLines(root),
+                          exclude_dirs=_inside(root, opts.output_dir))
         jobs, failed = plan(policy, ctx, opts.only)
         outcomes = run_all(jobs, ctx, opts.output_dir)
     runs = [*failed, *(o.run for o in outcomes)]

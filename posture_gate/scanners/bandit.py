@@ -8,6 +8,7 @@ from typing import Any
 from ..errors import ScannerOutputError
 from ..model import Suppression
 from .base import (
+    NOT_PROJECT_DIRS,
     Job,
     Parsed,
     ScanContext,
@@ -24,12 +25,11 @@ from .base import (
 # bandit quotes the matched literal in these tests' messages: it may be a credential.
 _QUOTES_VALUE = {"B105", "B106", "B107"}
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
-# bandit's own defaults plus virtualenvs and vendored JS: never the project's code.
-# Written as "*/NAME/*" globs: bandit turns a bare name that exists as a directory into
-# "NAME/*", which never matches its "./NAME/..." paths.
-DEFAULT_EXCLUDES = (*(f"*/{d}/*" for d in (".venv", "venv", "node_modules", ".git", ".tox",
-                                           "__pycache__", ".eggs", ".svn", "CVS", ".bzr",
-                                           ".hg")), "*.egg")
+# bandit's own defaults plus directories that are never the project's code, written as
+# "*/NAME/*" globs: bandit turns a bare name that exists as a directory into "NAME/*",
+# which never matches its "./NAME/..." paths.
+_BANDIT_DEFAULTS = ("__pycache__", ".eggs", ".svn", "CVS", ".bzr", ".hg")
+DEFAULT_EXCLUDES = (*(f"*/{d}/*" for d in (*NOT_PROJECT_DIRS, *_BANDIT_DEFAULTS)), "*.egg")
 _NOSEC = re.compile(r"#\s*nosec\b:?\s*([A-Za-z0-9_, ]*)")
 
 
@@ -55,7 +55,8 @@ class Bandit:
                 # policy (allow_inline_suppressions) decides whether they count.
                 "--ignore-nosec"]
         # -x replaces bandit's default list, so ours always carries it along.
-        excludes = [*DEFAULT_EXCLUDES, *(str(e) for e in opts.get("exclude") or [])]
+        excludes = [*DEFAULT_EXCLUDES, *(f"*/{d}/*" for d in ctx.exclude_dirs),
+                    *(str(e) for e in opts.get("exclude") or [])]
         argv += ["-x", ",".join(excludes)]
         if opts.get("skip"):
             argv += ["-s", ",".join(opts["skip"])]

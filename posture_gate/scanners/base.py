@@ -35,6 +35,9 @@ class ScanContext:
     advisories: AdvisoryDB | None = None  # local OSV records (--advisories), for severity
     images: tuple[str, ...] = ()
     source: SourceLines | None = None
+    # Repo-relative directories that are posture-gate's own output (reports, history):
+    # never scanned, or each run would scan the last one's reports.
+    exclude_dirs: tuple[str, ...] = ()
 
     def lines(self) -> SourceLines:
         return self.source or SourceLines(self.root)
@@ -86,6 +89,10 @@ class Scanner(Protocol):
 
     def redact(self, doc: Any) -> Any:
         """The raw document with source snippets and secret matches removed, for keeping."""
+
+
+# Virtualenvs, vendored JS and VCS data are never the project's own code.
+NOT_PROJECT_DIRS = (".venv", "venv", "node_modules", ".tox", ".git")
 
 
 def version_in_json(data: bytes, *path: str) -> str | None:

@@ -12,6 +12,7 @@ import yaml
 from ..errors import ScannerError, ScannerOutputError
 from ..model import Suppression
 from .base import (
+    NOT_PROJECT_DIRS,
     Job,
     Parsed,
     ScanContext,
@@ -27,9 +28,6 @@ from .base import (
 )
 
 BUNDLED = "bundled"  # policy shorthand for the rule pack shipped in the package
-# Virtualenvs and vendored JS are never the project's code (semgrep's built-in list
-# knows .venv but not venv).
-DEFAULT_EXCLUDES = (".venv", "venv", "node_modules", ".tox")
 
 
 def bundled_rules() -> Path:
@@ -91,7 +89,8 @@ class Semgrep:
                 "--disable-nosem", "--quiet"]
         for c in configs:
             argv += ["--config", c]
-        for e in (*DEFAULT_EXCLUDES, *(opts.get("exclude") or [])):
+        # semgrep's built-in ignore list knows .venv but not venv
+        for e in (*NOT_PROJECT_DIRS, *ctx.exclude_dirs, *(opts.get("exclude") or [])):
             argv += ["--exclude", str(e)]
         if opts.get("no_git_ignore", True):
             argv.append("--no-git-ignore")

@@ -12,6 +12,7 @@ from ..errors import ScannerError, ScannerOutputError
 from ..fingerprint import canonical_advisory, code_basis, package_basis, snippet_hash
 from ..model import Category, Cvss, Finding, Location, Package
 from .base import (
+    NOT_PROJECT_DIRS,
     Job,
     Parsed,
     ScanContext,
@@ -129,8 +130,10 @@ class Trivy:
                 "max_db_age_days": opts.get("max_db_age_days")}
         if opts.get("fs", True):
             argv = [self.executable, "fs", *common]
-            for skip in opts.get("skip_dirs") or []:
-                argv += ["--skip-dirs", str(skip)]
+            skips = [*(f"**/{d}" for d in NOT_PROJECT_DIRS), *ctx.exclude_dirs,
+                     *(str(d) for d in opts.get("skip_dirs") or [])]
+            for skip in skips:
+                argv += ["--skip-dirs", skip]
             argv += [*settings.extra_args, "."]
             jobs.append(Job(name=self.name, scanner=self.name, argv=tuple(argv),
                             required=settings.required, timeout=settings.timeout,

@@ -95,3 +95,22 @@ def test_inline_suppressions_are_reported_and_policy_decides(tmp_path: Path) -> 
                      "-o", str(tmp_path / "o2"))
     assert strict.returncode == 1
     assert "FAILED code.max.high: 2 > 1" in strict.stdout
+
+
+def test_reports_inside_the_scanned_tree_are_not_scanned_next_time(webapp: Path) -> None:
+    out = webapp / "posture-gate-report"
+    for venv in (".venv", "venv"):  # a virtualenv holding a credential is not the project's
+        (webapp / venv / "lib").mkdir(parents=True)
+        (webapp / venv / "lib" / "creds.py").write_text(
+            (webapp / "app" / "settings.py").read_text())
+    counts = []
+    for _ in range(2):
+        proc = run_cli("scan", str(webapp), "--advisories", str(ADVISORIES), "-o", str(out),
+                       "--format", "json,sarif,markdown,html,junit")
+        assert proc.returncode == 1, proc.stderr
+        doc = json.loads((out / "findings.json").read_text())
+        counts.append({s["name"]: s["raw_count"] for s in doc["scanners"]})
+        assert not [f for f in doc["findings"] if f["location"] and
+                    f["location"]["path"].startswith(("posture-gate-report", ".venv", "venv"))]
+    assert counts[0] == counts[1] == {"pip-audit": 21, "bandit": 16, "semgrep": 11,
+                                      "trivy": 47}
