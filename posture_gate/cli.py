@@ -97,12 +97,12 @@ def _write_reports(run: ScanResult, verdict: Verdict, out_dir: Path,
         if name != "console":
             for filename, text in files.items():
                 write_atomic(out_dir / filename, text)
-    if "console" in formats:
-        click.echo(REPORTERS["console"].render(run, verdict), nl=False)
+    if "console" in rendered:
+        click.echo("".join(rendered["console"].values()), nl=False)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary and "markdown" in rendered:
         with open(summary, "a", encoding="utf-8") as fh:
-            fh.write(REPORTERS["markdown"].render(run, verdict))
+            fh.write("".join(rendered["markdown"].values()))
 
 
 def _load_saved(path: Path) -> tuple[dict[str, Any], ScanResult]:
