@@ -42,6 +42,9 @@ class ConsoleReporter:
                 if s.status is RunStatus.OK else one_line(s.reason or "", 200)
             out.append(f"  {s.name}: {state} - {detail}{ver}")
         out += [f"  {line}" for line in data_freshness(run)]
+        if verdict.new_since_last is not None or verdict.fixed_since_last is not None:
+            out.append(f"since the last run: {len(verdict.new_since_last or ())} new, "
+                       f"{len(verdict.fixed_since_last or ())} fixed")
         for w in verdict.warnings:
             out.append(f"warning: {one_line(w, 300)}")
         out.append("")

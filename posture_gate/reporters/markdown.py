@@ -59,6 +59,38 @@ def _where(f: Finding) -> str:
     return md(f.image or "", 120)
 
 
+def _finding_table(findings: list[Finding], verdict: Verdict) -> list[str]:
+    """Findings as table rows; with a history, each finding's age in days too."""
+    ages = verdict.ages
+    age_head, age_rule = (" age (days) |", "---:|") if ages is not None else ("", "")
+    out = [f"| severity | category | rule | title | where | fingerprint |{age_head}",
+           f"|---|---|---|---|---|---|{age_rule}"]
+    for f in findings:
+        age = f" {ages.get(f.fingerprint, 0)} |" if ages is not None else ""
+        out.append(f"| {f.severity.value} | {f.category.value} | {md(f.rule_id, 80)} | "
+                   f"{md(f.title, 120)} | {_where(f)} | {md(f.fingerprint[:12], 12)} |{age}")
+    return out
+
+
+def _since_last(verdict: Verdict) -> list[str]:
+    """New and fixed since the previous run in the history (nightly scans)."""
+    if verdict.new_since_last is None and verdict.fixed_since_last is None:
+        return []
+    new = set(verdict.new_since_last or ())
+    fixed = verdict.fixed_since_last or ()
+    fresh = [f for f in sort_findings(verdict.findings) if f.fingerprint in new]
+    out = ["### Since the last run", "",
+           f"{len(new)} new, {len(fixed)} fixed.", ""]
+    if fresh:
+        out += _finding_table(fresh[:MAX_FINDINGS], verdict)
+        out.append("")
+    if fixed:
+        shown = ", ".join(md(fp[:12], 12) for fp in fixed[:MAX_FINDINGS])
+        more = f" and {len(fixed) - MAX_FINDINGS} more" if len(fixed) > MAX_FINDINGS else ""
+        out += [f"Fixed: {shown}{more}.", ""]
+    return out
+
+
 def _blocking(verdict: Verdict) -> list[Finding]:
     fps: list[str] = []
     for g in verdict.failed_gates:
@@ -122,13 +154,10 @@ class MarkdownReporter:
                 shown = blocking[:MAX_FINDINGS]
                 out.append(f"### Blocking findings ({len(shown)} of {len(blocking)})")
                 out.append("")
-                out.append("| severity | category | rule | title | where | fingerprint |")
-                out.append("|---|---|---|---|---|---|")
-                for f in shown:
-                    out.append(f"| {f.severity.value} | {f.category.value} | "
-                               f"{md(f.rule_id, 80)} | {md(f.title, 120)} | {_where(f)} | "
-                               f"{md(f.fingerprint[:12], 12)} |")
+                out += _finding_table(shown, verdict)
                 out.append("")
+
+        out += _since_last(verdict)
 
         out.append("### Scanners")
         out.append("")
