@@ -32,7 +32,6 @@ from .scan import ScanOptions, scan
 from .scanners.base import ScannerSettings
 from .textutil import one_line
 
-FAST_SCANNERS = ("bandit", "trivy")
 POLICY_FILE = "posture-gate.yml"  # same default as `scan`
 PYTHON_SUFFIXES = (".py", ".pyw")
 
@@ -58,7 +57,7 @@ def fast_policy(policy: Policy, python_files: Sequence[str]) -> Policy:
     A scanner the policy leaves out (or disables) stays out; gates, ignores and targets are
     unchanged, except that targets lose their images (no image scan in a commit hook).
     """
-    configured = policy.scanners or {n: ScannerSettings(name=n) for n in FAST_SCANNERS}
+    configured = policy.scanner_settings()
     scanners: dict[str, ScannerSettings] = {}
     bandit = configured.get("bandit")
     if bandit is not None and bandit.enabled and python_files:

@@ -64,9 +64,7 @@ def _inside(root: Path, *dirs: Path) -> tuple[str, ...]:
 
 
 def settings_for(policy: Policy) -> list[ScannerSettings]:
-    if policy.scanners:
-        return [s for s in policy.scanners.values() if s.enabled]
-    return [ScannerSettings(name=n) for n in SCANNERS]
+    return [s for s in policy.scanner_settings().values() if s.enabled]
 
 
 def plan(policy: Policy, ctx: ScanContext, only: Sequence[str] = ()
@@ -108,7 +106,7 @@ def scan(policy: Policy, opts: ScanOptions,
     advisories = opts.advisories
     if advisories is None and policy.advisories:
         advisories = base / policy.advisories
-    trivy = policy.scanners.get("trivy")
+    trivy = policy.scanner_settings().get("trivy")
     cache_dir = trivy.options.get("cache_dir") if trivy else None
     if isinstance(cache_dir, str) and not Path(cache_dir).is_absolute():
         policy = with_scanner_options(policy, "trivy",

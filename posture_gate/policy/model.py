@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ..merge import TargetRule
 from ..model import Category, Confidence, Severity
+from ..scanners import SCANNERS
 from ..scanners.base import ScannerSettings
 
 ANY = "any"
@@ -92,6 +93,7 @@ class Policy:
     digest: str
     at_stake: tuple[str, ...] = ()
     targets: tuple[Target, ...] = ()
+    # Empty when the policy names no scanners: then all four run with their defaults.
     scanners: Mapping[str, ScannerSettings] = field(default_factory=dict)
     gates: tuple[GateSpec, ...] = ()
     ratchet: bool = False
@@ -102,3 +104,9 @@ class Policy:
     advisories: str | None = None
     sla_days: Mapping[str, int] = field(default_factory=dict)  # severity value -> days
     notify: Notify = field(default_factory=Notify)
+
+    def scanner_settings(self) -> dict[str, ScannerSettings]:
+        """The scanners this policy configures, or all four with defaults if it names none."""
+        if self.scanners:
+            return dict(self.scanners)
+        return {name: ScannerSettings(name=name) for name in SCANNERS}

@@ -136,8 +136,7 @@ def with_scanner_options(policy: Policy, name: str, overrides: Mapping[str, Any]
     given = {k: v for k, v in overrides.items() if v is not None}
     if not given:
         return policy
-    scanners = dict(policy.scanners) if policy.scanners else \
-        {n: ScannerSettings(name=n) for n in SCANNERS}
+    scanners = policy.scanner_settings()
     if name not in scanners:
         return policy  # the policy does not run this scanner; flags for it change nothing
     current = scanners[name]

@@ -70,14 +70,6 @@ def db_updated_at(cache_dir: Path) -> datetime | None:
     return _parse_time(doc.get("UpdatedAt")) if isinstance(doc, dict) else None
 
 
-def db_age(cache_dir: Path, now: datetime | None = None) -> timedelta | None:
-    """How old the cached vulnerability DB is (now - UpdatedAt); None when unknown."""
-    updated = db_updated_at(cache_dir)
-    if updated is None:
-        return None
-    return (now or datetime.now(timezone.utc)) - updated
-
-
 def _check_db_age(cache: Path, max_days: int, now: datetime | None = None) -> None:
     updated = db_updated_at(cache)
     if updated is None:

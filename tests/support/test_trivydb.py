@@ -16,7 +16,7 @@ import pytest
 
 from posture_gate.errors import ScannerError
 from posture_gate.scanners.base import Job, ScanContext, ScannerSettings
-from posture_gate.scanners.trivy import Trivy, db_age, db_updated_at
+from posture_gate.scanners.trivy import Trivy, db_updated_at
 from tests.conftest import WEBAPP, bin_dir, copy_webapp, run_cli
 from tests.support import imagebuild as ib
 from tests.support.bbolt import build_bolt, check_bolt, fnv1a64, read_bolt
@@ -163,13 +163,14 @@ def _job(cache: Path, **meta: Any) -> Job:
 
 
 def test_db_age_reads_go_timestamps(tmp_path: Path) -> None:
-    assert db_updated_at(tmp_path) is None and db_age(tmp_path) is None
+    assert db_updated_at(tmp_path) is None
     (tmp_path / "db").mkdir()
     (tmp_path / "db" / "metadata.json").write_text(json.dumps(
         {"Version": 2, "UpdatedAt": "2024-06-10T06:12:07.123456789Z"}))
     assert db_updated_at(tmp_path) == datetime(2024, 6, 10, 6, 12, 7, 123456, timezone.utc)
     now = datetime(2024, 6, 20, 6, 12, 7, 123456, timezone.utc)
-    assert db_age(tmp_path, now) == timedelta(days=10)
+    updated = db_updated_at(tmp_path)
+    assert updated is not None and now - updated == timedelta(days=10)
     (tmp_path / "db" / "metadata.json").write_text('{"UpdatedAt": "0001-01-01T00:00:00Z"}')
     assert db_updated_at(tmp_path) is None
 
