@@ -308,6 +308,47 @@ class TrendPoint:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RepoConfigFile:
+    """A scanner's config or ignore file found in the scanned tree. The tree is untrusted:
+    such a file is honoured only when a trusted policy opts in (`honor_repo_config`)."""
+
+    path: str  # repo-relative
+    scanner: str
+    honoured: bool
+    note: str = ""  # what it would have changed, or why it is not read
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "scanner": self.scanner, "honoured": self.honoured,
+                "note": self.note}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RepoConfigFile:
+        return cls(path=str(d["path"]), scanner=str(d["scanner"]),
+                   honoured=bool(d["honoured"]), note=str(d.get("note") or ""))
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolicyTrust:
+    """Which policy decided the verdict: the trusted one (CI configuration) and the
+    repository-local one, which may only tighten it."""
+
+    trusted: str | None  # source of the trusted policy; None: none was given
+    local: str | None = None  # the repository-local policy applied, if any
+    tightened: tuple[str, ...] = ()  # what the repository-local policy changed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"trusted": self.trusted, "repository_local": self.local,
+                "tightened": list(self.tightened)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> PolicyTrust:
+        trusted, local = d.get("trusted"), d.get("repository_local")
+        return cls(trusted=str(trusted) if trusted is not None else None,
+                   local=str(local) if local is not None else None,
+                   tightened=tuple(str(x) for x in d.get("tightened") or ()))
+
+
+@dataclass(frozen=True, kw_only=True)
 class ScanResult:
     """One scan: run metadata plus normalized, merged findings."""
 
@@ -323,6 +364,8 @@ class ScanResult:
     branch: str | None = None
     image: str | None = None
     trends: tuple[TrendPoint, ...] | None = None  # oldest first; filled from --history
+    policy_trust: PolicyTrust | None = None
+    repo_config: tuple[RepoConfigFile, ...] = ()
 
     def scanner_run(self, name: str) -> ScannerRun | None:
         return next((s for s in self.scanners if s.name == name), None)

@@ -116,7 +116,8 @@ def scan(policy: Policy, opts: ScanOptions,
             _advisory_service(advisories) as (db, osv_url):
         ctx = ScanContext(root=root, work_dir=Path(work), osv_url=osv_url, advisories=db,
                           images=images, source=fp.SourceLines(root),
-                          exclude_dirs=_inside(root, opts.output_dir))
+                          exclude_dirs=_inside(root, opts.output_dir),
+                          honor_repo_config=frozenset(policy.honor_repo_config))
         jobs, failed = plan(policy, ctx, opts.only)
         outcomes = run_all(jobs, ctx, opts.output_dir)
     runs = [*failed, *(o.run for o in outcomes)]

@@ -104,6 +104,9 @@ class Policy:
     advisories: str | None = None
     sla_days: Mapping[str, int] = field(default_factory=dict)  # severity value -> days
     notify: Notify = field(default_factory=Notify)
+    # Trusted-only keys (policy/trust.py refuses them in a repository-local policy).
+    honor_repo_config: tuple[str, ...] = ()
+    allow_repo_ignores: bool = False
 
     def scanner_settings(self) -> dict[str, ScannerSettings]:
         """The scanners this policy configures, or all four with defaults if it names none."""

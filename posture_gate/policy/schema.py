@@ -281,6 +281,8 @@ def _build(data: Mapping[str, Any], lines: Mapping[tuple[str | int, ...], int],
         advisories=data.get("advisories"),
         sla_days={str(k): int(v) for k, v in (data.get("sla_days") or {}).items()},
         notify=_notify(data.get("notify") or {}),
+        honor_repo_config=tuple(data.get("honor_repo_config") or ()),
+        allow_repo_ignores=bool(data.get("allow_repo_ignores", False)),
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InputError
-from ..model import RUN_SCHEMA, Finding, ScannerRun, ScanResult
+from ..model import RUN_SCHEMA, Finding, PolicyTrust, RepoConfigFile, ScannerRun, ScanResult
 from ..policy.evaluate import GateResult, Verdict, totals
 
 
@@ -46,7 +46,9 @@ def document(run: ScanResult, verdict: Verdict) -> dict[str, Any]:
         "commit": run.commit,
         "branch": run.branch,
         "image": run.image,
-        "policy": {"source": run.policy, "digest": run.policy_digest},
+        "policy": {"source": run.policy, "digest": run.policy_digest,
+                   **(run.policy_trust.to_dict() if run.policy_trust else {})},
+        "repo_config": [c.to_dict() for c in run.repo_config],
         "scanners": [s.to_dict() for s in run.scanners],
         "totals": _table(verdict.findings),
         "totals_by_target": {t: _table(verdict.findings, t) for t in targets},
@@ -90,6 +92,9 @@ def read_run(doc: Mapping[str, Any], source: str) -> ScanResult:
             commit=doc.get("commit"),
             branch=doc.get("branch"),
             image=doc.get("image"),
+            policy_trust=PolicyTrust.from_dict(doc["policy"])
+            if "trusted" in doc["policy"] else None,
+            repo_config=tuple(RepoConfigFile.from_dict(c) for c in doc.get("repo_config") or ()),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{source}: malformed findings file ({type(exc).__name__}: {exc})") \

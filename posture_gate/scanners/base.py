@@ -38,6 +38,9 @@ class ScanContext:
     # Repo-relative directories that are posture-gate's own output (reports, history):
     # never scanned, or each run would scan the last one's reports.
     exclude_dirs: tuple[str, ...] = ()
+    # Config / ignore files in the tree that a trusted policy lets the scanners read
+    # (`honor_repo_config`); every other one is neutralized (docs/security.md).
+    honor_repo_config: frozenset[str] = frozenset()
 
     def lines(self) -> SourceLines:
         return self.source or SourceLines(self.root)
