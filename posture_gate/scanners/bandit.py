@@ -45,6 +45,8 @@ class Bandit:
     distribution: str | None = "bandit"
     # 0 no issues, 1 issues found; 2 is a usage/config error.
     ok_exit_codes = frozenset({0, 1})
+    forbidden_args = frozenset({"-o", "--output", "--ini", "-c", "--configfile", "-b",
+        "--baseline"})
     tested_versions = frozenset({"1.9.4"})
 
     def plan(self, settings: ScannerSettings, ctx: ScanContext) -> list[Job]:

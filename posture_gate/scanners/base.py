@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -73,6 +73,9 @@ class Scanner(Protocol):
     distribution: str | None  # the Python distribution that ships it (dist-info name)
     ok_exit_codes: frozenset[int]
     tested_versions: frozenset[str]
+    # Flags refused in a policy's `args`, even a trusted one: they make the tool write files,
+    # fetch remote configuration, or read configuration posture-gate does not own.
+    forbidden_args: frozenset[str]
 
     def plan(self, settings: ScannerSettings, ctx: ScanContext) -> list[Job]:
         """The invocations to run: argv lists, never a shell string."""
@@ -96,6 +99,18 @@ class Scanner(Protocol):
 
 # Virtualenvs, vendored JS and VCS data are never the project's own code.
 NOT_PROJECT_DIRS = (".venv", "venv", "node_modules", ".tox", ".git")
+
+
+def forbidden_arg(args: Sequence[str], forbidden: frozenset[str]) -> str | None:
+    """The first of `args` that is a forbidden flag: `--flag`, `--flag=value`, and for a
+    short flag `-o`, also its glued form `-ofile`."""
+    for arg in args:
+        name = arg.split("=", 1)[0]
+        if name in forbidden:
+            return arg
+        if len(arg) > 2 and arg[0] == "-" and arg[1] != "-" and arg[:2] in forbidden:
+            return arg
+    return None
 
 
 def version_in_json(data: bytes, *path: str) -> str | None:

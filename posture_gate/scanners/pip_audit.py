@@ -72,6 +72,8 @@ class PipAudit:
     distribution: str | None = "pip_audit"
     # 1 means "vulnerabilities found" but also "crashed": parse decides (JSON or not).
     ok_exit_codes = frozenset({0, 1})
+    forbidden_args = frozenset({"-o", "--output", "--fix", "--cache-dir", "-r", "--requirement",
+        "-i", "--index-url", "--extra-index-url"})
     tested_versions = frozenset({"2.10.1"})
 
     def plan(self, settings: ScannerSettings, ctx: ScanContext) -> list[Job]:

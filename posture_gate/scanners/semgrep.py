@@ -65,6 +65,7 @@ class Semgrep:
     distribution: str | None = "semgrep"
     # Run without --error: 0 means the scan completed whatever it found.
     ok_exit_codes = frozenset({0})
+    forbidden_args = frozenset({"-o", "--output", "--config", "-c", "--project-root"})
     tested_versions = frozenset({"1.185.0"})
 
     def plan(self, settings: ScannerSettings, ctx: ScanContext) -> list[Job]:

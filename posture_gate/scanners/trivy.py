@@ -90,6 +90,8 @@ class Trivy:
     executable = "trivy"
     distribution: str | None = None  # a Go binary: its version is in its output
     ok_exit_codes = frozenset({0})  # never pass --exit-code: 1 must mean "fatal"
+    forbidden_args = frozenset({"-o", "--output", "-c", "--config", "--ignorefile",
+        "--secret-config", "--cache-dir", "--server", "--config-check", "--config-data"})
     tested_versions = frozenset({"0.76.0"})
 
     def _common(self, opts: Any, ctx: ScanContext, scanners: list[str]) -> list[str]:
