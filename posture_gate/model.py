@@ -256,6 +256,8 @@ class ScannerRun:
     raw_output: str | None = None
     warnings: tuple[str, ...] = ()
     properties: Mapping[str, Any] = field(default_factory=dict)
+    # Category values this job reports on; empty in runs saved before it was recorded.
+    categories: tuple[str, ...] = ()
 
     @property
     def blocks_evaluation(self) -> bool:
@@ -276,6 +278,7 @@ class ScannerRun:
             "raw_output": self.raw_output,
             "warnings": list(self.warnings),
             "properties": dict(self.properties),
+            "categories": list(self.categories),
         }
 
     @classmethod
@@ -294,6 +297,7 @@ class ScannerRun:
             raw_output=d.get("raw_output"),
             warnings=tuple(d.get("warnings") or ()),
             properties=dict(d.get("properties") or {}),
+            categories=tuple(str(c) for c in d.get("categories") or ()),
         )
 
 

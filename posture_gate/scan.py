@@ -11,7 +11,7 @@ import datetime
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import __version__
@@ -19,7 +19,7 @@ from . import fingerprint as fp
 from .advisories import AdvisoryDB, load_dir
 from .errors import ScannerError, UsageError
 from .merge import Merge, dedup
-from .model import RunStatus, ScannerRun, ScanResult, sort_findings
+from .model import Category, RunStatus, ScannerRun, ScanResult, sort_findings
 from .osv_server import OsvServer
 from .policy.model import Policy
 from .policy.schema import with_scanner_options
@@ -63,6 +63,10 @@ def _inside(root: Path, *dirs: Path) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _values(categories: Sequence[Category]) -> tuple[str, ...]:
+    return tuple(c.value for c in categories)
+
+
 def settings_for(policy: Policy) -> list[ScannerSettings]:
     return [s for s in policy.scanner_settings().values() if s.enabled]
 
@@ -81,7 +85,8 @@ def plan(policy: Policy, ctx: ScanContext, only: Sequence[str] = ()
         except ScannerError as exc:
             failed.append(ScannerRun(name=settings.name, scanner=settings.name,
                                      status=RunStatus.FAILED, required=settings.required,
-                                     reason=exc.reason + (f" ({exc.hint})" if exc.hint else "")))
+                                     reason=exc.reason + (f" ({exc.hint})" if exc.hint else ""),
+                                     categories=_values(scanner.job_categories(None))))
     return jobs, failed
 
 
@@ -120,7 +125,8 @@ def scan(policy: Policy, opts: ScanOptions,
                           honor_repo_config=frozenset(policy.honor_repo_config))
         jobs, failed = plan(policy, ctx, opts.only)
         outcomes = run_all(jobs, ctx, opts.output_dir)
-    runs = [*failed, *(o.run for o in outcomes)]
+    runs = [*failed, *(replace(o.run, categories=_values(s.job_categories(j)))
+                       for (s, j), o in zip(jobs, outcomes))]
     if db is not None:
         runs = [r if r.scanner != "pip-audit" else
                 ScannerRun(**{**r.__dict__, "properties": {**r.properties,

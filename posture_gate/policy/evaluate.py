@@ -29,7 +29,8 @@ from packaging.version import InvalidVersion, Version
 from ..advisories import canonical_name
 from ..baseline import Baseline, cell, cell_counts
 from ..merge import assign_targets, path_matches
-from ..model import Category, Finding, ScannerRun, Severity, Suppression
+from ..model import Category, Finding, RunStatus, ScannerRun, Severity, Suppression
+from ..scanners import SCANNERS
 from .model import ANY, Gate, GateSpec, Ignore, Policy
 
 EXPIRY_WARNING_DAYS = 14
@@ -259,9 +260,39 @@ def _ratchet(findings: Sequence[Finding], new: frozenset[str],
     return results
 
 
+def _covers(run: ScannerRun) -> tuple[str, ...]:
+    if run.categories:
+        return run.categories
+    scanner = SCANNERS.get(run.scanner)  # a run saved before categories were recorded
+    return tuple(c.value for c in scanner.job_categories(None)) if scanner else ()
+
+
+def coverage_errors(policy: Policy, runs: Sequence[ScannerRun]) -> list[str]:
+    """Nothing scanned is not a pass: a run with no scanner result at all, or a gated
+    category whose every covering job failed (optional ones included), cannot be evaluated.
+    A category no job was planned for (no image given, say) is not an error."""
+    if not any(r.status is RunStatus.OK for r in runs):
+        ran = ", ".join(f"{r.name} {r.status.value}" for r in runs) or "no scanner was run"
+        return [f"no scanner produced a result ({ran}): nothing was evaluated"]
+    gated = {c.value for spec in policy.gates for c in (spec.gate.categories or tuple(Category))}
+    errors = []
+    for cat in (c.value for c in Category):
+        covering = [r for r in runs if cat in _covers(r)]
+        if cat not in gated or not covering or any(r.status is RunStatus.OK for r in covering):
+            continue
+        if any(r.blocks_evaluation for r in covering):
+            continue  # already an error of its own
+        names = ", ".join(f"{r.name} {r.status.value}" for r in covering)
+        errors.append(f"category {cat} is gated but no scanner covering it produced a "
+                      f"result ({names})")
+    return errors
+
+
 def evaluate(policy: Policy, findings: Sequence[Finding], runs: Sequence[ScannerRun], *,
              today: datetime.date, baseline: Baseline | None = None,
-             first_seen: Mapping[str, datetime.date] | None = None) -> Verdict:
+             first_seen: Mapping[str, datetime.date] | None = None,
+             check_coverage: bool = True) -> Verdict:
+    """`check_coverage=False` only for policy unit tests on bare finding lists."""
     # Targets belong to the policy being evaluated (a saved run may be re-gated
     # against another policy), so they are assigned here, not at scan time.
     findings = assign_targets(findings, [t.rule() for t in policy.targets])
@@ -288,8 +319,9 @@ def evaluate(policy: Policy, findings: Sequence[Finding], runs: Sequence[Scanner
                                sla_days=policy.sla_days)
     if policy.ratchet and baseline is not None:
         gates += _ratchet(applied, new, baseline)
-    errors = tuple(f"{r.name}: {r.reason or r.status.value}" for r in runs
-                   if r.blocks_evaluation)
+    errors = tuple([f"{r.name}: {r.reason or r.status.value}" for r in runs
+                    if r.blocks_evaluation]
+                   + (coverage_errors(policy, runs) if check_coverage else []))
     for r in runs:
         if not r.required and r.status.value != "ok":
             warnings.append(f"{r.name} skipped (optional): {r.reason or r.status.value}")

@@ -59,7 +59,9 @@ def policy(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
 
 def verdict(tmp_path: Path, text: str, findings: list[Finding], today: datetime.date = TODAY,
             baseline: bl.Baseline | None = None, runs: tuple[ScannerRun, ...] = ()):  # type: ignore[no-untyped-def]
-    return evaluate(policy(tmp_path, text), findings, runs, today=today, baseline=baseline)
+    # Counting-rule tests pass no runs: coverage has tests of its own.
+    return evaluate(policy(tmp_path, text), findings, runs, today=today, baseline=baseline,
+                    check_coverage=bool(runs))
 
 
 def counts(v) -> dict[str, tuple[int, bool]]:  # type: ignore[no-untyped-def]
@@ -268,11 +270,56 @@ def test_older_baseline_algorithm_is_migrated_not_all_new(tmp_path: Path) -> Non
 def test_required_scanner_failure_is_error_optional_is_warning(tmp_path: Path) -> None:
     failed = ScannerRun(name="trivy", scanner="trivy", status=RunStatus.TIMEOUT, reason="slow")
     v = verdict(tmp_path, "gates: {code: {max: {any: 0}}}", [], runs=(failed,))
-    assert v.status == "error" and v.exit_code == 2 and v.errors == ("trivy: slow",)
+    assert v.status == "error" and v.exit_code == 2 and v.errors[0] == "trivy: slow"
     opt = ScannerRun(name="trivy", scanner="trivy", status=RunStatus.FAILED, required=False,
                      reason="boom")
-    v = verdict(tmp_path, "gates: {code: {max: {any: 0}}}", [], runs=(opt,))
+    ok = ScannerRun(name="bandit", scanner="bandit", status=RunStatus.OK, categories=("code",))
+    v = verdict(tmp_path, "gates: {code: {max: {any: 0}}}", [], runs=(opt, ok))
     assert v.status == "pass" and v.warnings == ("trivy skipped (optional): boom",)
+
+
+# --- coverage: nothing scanned is not a pass ------------------------------------------------
+
+def _run(name: str, status: RunStatus, *cats: str, required: bool = False) -> ScannerRun:
+    return ScannerRun(name=name, scanner=name, status=status, required=required,
+                      reason=None if status is RunStatus.OK else "boom", categories=cats)
+
+
+def test_no_scanner_ran_is_error(tmp_path: Path) -> None:
+    v = evaluate(policy(tmp_path, "gates: {code: {max: {any: 0}}}"), [], [], today=TODAY)
+    assert v.status == "error" and "no scanner was run" in v.errors[0]
+
+
+def test_every_scanner_optional_and_skipped_is_error(tmp_path: Path) -> None:
+    runs = (_run("bandit", RunStatus.TIMEOUT, "code"), _run("semgrep", RunStatus.FAILED, "code"))
+    v = verdict(tmp_path, "gates: {code: {max: {any: 0}}}", [], runs=runs)
+    assert v.status == "error" and v.errors == (
+        "no scanner produced a result (bandit timeout, semgrep failed): nothing was evaluated",)
+
+
+def test_gated_category_whose_scanners_were_all_skipped_is_error(tmp_path: Path) -> None:
+    runs = (_run("bandit", RunStatus.OK, "code"), _run("pip-audit", RunStatus.FAILED, "dependency"))
+    v = verdict(tmp_path, "gates: {code: {max: {any: 0}}, dependency: {max: {high: 0}}}", [],
+                runs=runs)
+    assert v.status == "error" and v.errors == (
+        "category dependency is gated but no scanner covering it produced a result "
+        "(pip-audit failed)",)
+    # Not gated: a warning only.
+    v = verdict(tmp_path, "gates: {code: {max: {any: 0}}}", [], runs=runs)
+    assert v.status == "pass" and v.warnings == ("pip-audit skipped (optional): boom",)
+    # Another scanner covering it succeeded: fine.
+    runs2 = (*runs, _run("trivy", RunStatus.OK, "dependency", "os"))
+    v = verdict(tmp_path, "gates: {dependency: {max: {high: 0}}}", [], runs=runs2)
+    assert v.status == "pass"
+    # A `new` gate counts every category, so every category with a skipped scanner counts.
+    v = verdict(tmp_path, "gates: {new: {max: {any: 0}}}", [], runs=runs)
+    assert v.status == "error"
+
+
+def test_category_nothing_was_planned_for_is_not_error(tmp_path: Path) -> None:
+    v = verdict(tmp_path, "gates: {os: {max: {critical: 0}}, code: {max: {any: 0}}}", [],
+                runs=(_run("bandit", RunStatus.OK, "code"),))
+    assert v.status == "pass"
 
 
 # --- properties ----------------------------------------------------------------------------
