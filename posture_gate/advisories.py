@@ -74,6 +74,10 @@ def load_dir(directory: Path) -> AdvisoryDB:
             if isinstance(pkg.get("name"), str):
                 key = f"{str(pkg.get('ecosystem', '')).lower()}:{canonical_name(pkg['name'])}"
                 by_package.setdefault(key, []).append(doc["id"])
+    if not records:
+        # An empty mirror would make every package look clean.
+        raise UsageError(f"{directory}: no OSV advisory records found (.json/.yaml with an "
+                         "'id'); an empty advisory directory would audit nothing")
     return AdvisoryDB(records=records,
                       by_package={k: tuple(dict.fromkeys(v)) for k, v in by_package.items()},
                       newest=newest)

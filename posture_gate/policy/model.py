@@ -89,8 +89,9 @@ class Notify:
 
 @dataclass(frozen=True, kw_only=True)
 class Policy:
-    source: str  # file path or "preset:default"
+    source: str  # file path, "preset:default", "REF:PATH", or "TRUSTED + LOCAL"
     digest: str
+    base_dir: str | None = None  # relative paths resolve here; None: the scanned root
     at_stake: tuple[str, ...] = ()
     targets: tuple[Target, ...] = ()
     # Empty when the policy names no scanners: then all four run with their defaults.

@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import math
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 import jsonschema
 
 from ..errors import PolicyError
+from ..fsutil import MAX_POLICY_FILE, TooLarge, read_capped
 from ..model import Category, Confidence, Severity
 from ..scanners import SCANNERS
 from ..scanners.base import ScannerSettings
@@ -98,17 +100,36 @@ def _read(ref: str) -> tuple[str, str]:
         return f"preset:{ref}", _preset_text(ref)
     path = Path(ref)
     try:
-        return str(path), path.read_text(encoding="utf-8")
+        # Capped: `policy validate /dev/zero` (or a huge planted file) ends at once.
+        return str(path), read_capped(path, MAX_POLICY_FILE).decode("utf-8")
     except FileNotFoundError:
         raise PolicyError(f"{ref}: policy file not found",
                           f"or use a preset: {', '.join(PRESETS)}") from None
+    except TooLarge as exc:
+        raise PolicyError(f"{ref}: policy file is {exc} (the limit)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"{ref}: cannot read policy ({exc})") from None
 
 
-def check(ref: str, *, today: datetime.date) -> tuple[list[str], Policy | None]:
-    """All problems as 'file:line: key: message' lines, and the policy when there are none."""
-    source, text = _read(ref)
+@dataclass(frozen=True, kw_only=True)
+class PolicyDoc:
+    """A validated policy document before it becomes a Policy: the trust rules
+    (policy/trust.py) compare two of these key by key and cite `lines`."""
+
+    source: str  # file path, "preset:NAME" or "REF:PATH"
+    text: str
+    data: Mapping[str, Any]  # `extends` already applied
+    lines: Mapping[tuple[str | int, ...], int]
+    base_dir: str | None  # where relative paths in it resolve; None: the scanned root
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+def parse_text(source: str, text: str, *, today: datetime.date,
+               base_dir: str | None = None) -> tuple[list[str], PolicyDoc | None]:
+    """All problems as 'source:line: key: message' lines, and the document when none."""
     try:
         data, lines = yamlload.load(text)
     except yamlload.YamlError as exc:
@@ -127,8 +148,25 @@ def check(ref: str, *, today: datetime.date) -> tuple[list[str], Policy | None]:
                 _semantic_errors(data, lines, today)]
     if problems:
         return problems, None
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return [], _build(data, lines, source, digest)
+    return [], PolicyDoc(source=source, text=text, data=data, lines=lines, base_dir=base_dir)
+
+
+def read_doc(ref: str, *, today: datetime.date) -> tuple[list[str], PolicyDoc | None]:
+    """A preset name or a policy file (relative paths in a file resolve beside it)."""
+    source, text = _read(ref)
+    base_dir = None if source.startswith("preset:") else str(Path(source).parent)
+    return parse_text(source, text, today=today, base_dir=base_dir)
+
+
+def build(doc: PolicyDoc, *, source: str | None = None, digest: str | None = None) -> Policy:
+    return replace(_build(doc.data, doc.lines, source or doc.source, digest or doc.digest),
+                   base_dir=doc.base_dir)
+
+
+def check(ref: str, *, today: datetime.date) -> tuple[list[str], Policy | None]:
+    """All problems as 'file:line: key: message' lines, and the policy when there are none."""
+    problems, doc = read_doc(ref, today=today)
+    return problems, build(doc) if doc is not None else None
 
 
 def with_scanner_options(policy: Policy, name: str, overrides: Mapping[str, Any]) -> Policy:
@@ -176,6 +214,13 @@ def _semantic_errors(data: Mapping[str, Any], lines: Mapping[tuple[str | int, ..
         po: tuple[str | int, ...] = ("gates", "overdue")
         errs.append((_line(lines, po), f"{_keypath(po)}: needs sla_days (days per severity) "
                      "or it can never count a finding"))
+    for sname, block in (data.get("scanners") or {}).items():
+        timeout = block.get("timeout") if isinstance(block, dict) else None
+        # The schema's `exclusiveMinimum: 0` lets .nan and .inf through (no timeout at all).
+        if isinstance(timeout, float) and not math.isfinite(timeout):
+            pk: tuple[str | int, ...] = ("scanners", sname, "timeout")
+            errs.append((_line(lines, pk), f"{_keypath(pk)}: must be a finite number of "
+                         f"seconds > 0, not {timeout}"))
     max_days = int(data.get("max_ignore_days", 90))
     for i, ign in enumerate(data.get("ignore") or []):
         p: tuple[str | int, ...] = ("ignore", i, "expires")

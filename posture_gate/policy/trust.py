@@ -1,0 +1,468 @@
+"""Trusted and repository-local policies: the code under review may only tighten its gate.
+
+A policy the CI configuration names (a preset, a file outside the scanned tree, or a file read
+from a git ref such as the merge target) is *trusted*. The scanned tree's own
+`posture-gate.yml` is *repository-local*: with a trusted policy given it may only tighten it
+(lower a limit, add a gate, a scanner or a target, raise a timeout). Anything that loosens,
+and every key that reaches outside the scan (args, advisory sources, caches, notices, hosts,
+environment variable names), is refused with `file:line: key: why`. Without a trusted policy
+(a developer's machine) the repository-local policy applies as it is.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import PolicyError, UsageError
+from ..model import PolicyTrust, Severity
+from ..scanners import SCANNERS
+from ..scanners.base import forbidden_arg
+from ..scanners.semgrep import _is_registry
+from ..textutil import one_line
+from .model import Policy
+from .schema import PRESETS, PolicyDoc, _keypath, build, parse_text, read_doc
+
+LOCAL_POLICY = "posture-gate.yml"
+Key = tuple[str | int, ...]
+
+# How a repository-local value may differ from the trusted one. Options not listed here
+# are trusted-only (fail closed: a new option is refused until someone decides).
+SUBSET, SUPERSET, EQUAL, LOWER, HIGHER, TRUE_ONLY, FALSE_ONLY = (
+    "subset", "superset", "equal", "lower", "higher", "true-only", "false-only")
+_SCANNER_COMMON = {"enabled": TRUE_ONLY, "timeout": HIGHER, "args": EQUAL}
+_SCANNER_OPTIONS: dict[str, dict[str, str]] = {
+    "pip-audit": {"allow_unaudited": SUBSET},
+    "bandit": {"exclude": SUBSET, "skip": SUBSET, "allow_parse_errors": FALSE_ONLY},
+    "semgrep": {"config": SUPERSET, "exclude": SUBSET, "no_git_ignore": TRUE_ONLY},
+    "trivy": {"scanners": SUPERSET, "image_scanners": SUPERSET, "fs": TRUE_ONLY,
+              "skip_dirs": SUBSET, "max_db_age_days": LOWER},
+}
+# What a scanner does when the option is not written (a missing value compares as this).
+_DEFAULTS: dict[str, Any] = {"enabled": True, "timeout": 600, "args": [], "exclude": [],
+                             "skip": [], "allow_parse_errors": False, "config": ["bundled"],
+                             "no_git_ignore": True, "fs": True, "skip_dirs": [],
+                             "scanners": ["misconfig", "secret"], "image_scanners": ["vuln"],
+                             "allow_unaudited": [], "max_db_age_days": None}
+_GATE_RULES = {"fixable_only": FALSE_ONLY, "min_confidence": LOWER, "min_cvss": LOWER,
+               "treat_unknown_as": HIGHER, "categories": SUPERSET, "targets": SUPERSET}
+_TOP_RULES = {"allow_inline_suppressions": FALSE_ONLY, "max_ignore_days": LOWER,
+              "grace_days": LOWER}
+_TOP_DEFAULTS = {"allow_inline_suppressions": True, "max_ignore_days": 90, "grace_days": 0}
+_CONFIDENCE = {"low": 1, "medium": 2, "high": 3}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resolved:
+    policy: Policy
+    trust: PolicyTrust
+
+
+def _fmt(value: Any) -> str:
+    return one_line(repr(value), 80)
+
+
+class _Compare:
+    """Walks a repository-local document against the trusted one, collecting refusals
+    (with the local file's line) and the tightenings it accepted."""
+
+    def __init__(self, trusted: PolicyDoc, local: PolicyDoc, today: datetime.date) -> None:
+        self.trusted, self.local, self.today = trusted, local, today
+        self.refused: list[tuple[int, str]] = []
+        self.tightened: list[str] = []
+
+    def where(self, key: Key) -> int:
+        path = key
+        while path:
+            if path in self.local.lines:
+                return self.local.lines[path]
+            path = path[:-1]
+        return 1
+
+    def refuse(self, key: Key, why: str) -> None:
+        name = _keypath(key)
+        self.refused.append((self.where(key), f"{name}: {why}"))
+
+    def value(self, key: Key, rule: str, t: Any, v: Any) -> None:
+        """One scalar or list key under a rule; equal values are always fine."""
+        if _same(t, v):
+            return
+        name = _keypath(key)
+        ok = _tighter(rule, t, v)
+        if ok is None:
+            self.refuse(key, f"only the trusted policy ({self.trusted.source}) may set this "
+                        f"(it says {_fmt(t)})")
+        elif not ok:
+            self.refuse(key, f"{_fmt(v)} loosens the trusted policy's {_fmt(t)} "
+                        f"({self.trusted.source}); a repository-local policy may only tighten")
+        else:
+            self.tightened.append(f"{name}: {_fmt(t)} -> {_fmt(v)}")
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, list) and isinstance(b, list):
+        return sorted(map(repr, a)) == sorted(map(repr, b))
+    return bool(a == b) and isinstance(a, bool) == isinstance(b, bool)
+
+
+def _rank(rule_key: str, value: Any) -> float:
+    if rule_key == "min_confidence":
+        return _CONFIDENCE.get(str(value), 1)  # none counts all, as `low` does
+    if rule_key == "treat_unknown_as":
+        return Severity(value).rank
+    return float("inf") if value is None else float(value)
+
+
+def _tighter(rule: str, t: Any, v: Any, key: str = "") -> bool | None:
+    """True: v is at least as strict as t; False: it loosens; None: not comparable."""
+    if rule == EQUAL:
+        return None
+    if rule == TRUE_ONLY:
+        return bool(v) or not bool(t)
+    if rule == FALSE_ONLY:
+        return not bool(v) or bool(t)
+    if rule in (SUBSET, SUPERSET):
+        tv, vv = {repr(x) for x in t or []}, {repr(x) for x in v or []}
+        return vv <= tv if rule == SUBSET else vv >= tv
+    if rule in (LOWER, HIGHER):
+        if v is None or t is None:
+            # absent: no limit (LOWER) / the default (HIGHER, compared by the caller)
+            return t is None if rule == LOWER else v is not None
+        return bool(v <= t) if rule == LOWER else bool(v >= t)
+    return None
+
+
+def _caps(limits: Mapping[str, int]) -> dict[Severity, float]:
+    """The most findings of each effective severity a gate lets through: a limit at a
+    severity caps that severity and every one above it; `any` (and `unknown`) cap all."""
+    caps: dict[Severity, float] = {}
+    for sev in Severity:
+        caps[sev] = min([float(n) for k, n in limits.items()
+                         if k == "any" or Severity(k).rank <= sev.rank] or [float("inf")])
+    return caps
+
+
+def _gate(c: _Compare, key: Key, t: Mapping[str, Any], v: Mapping[str, Any]) -> dict[str, Any]:
+    """A gate the trusted policy has: the local one must fail whenever it would."""
+    tl, vl = _caps(t.get("max") or {}), _caps(v.get("max") or {})
+    loose = [s.value for s in Severity if vl[s] > tl[s]]
+    if loose:
+        c.refuse((*key, "max"), f"lets more {loose[0]} findings through than the trusted "
+                 f"policy's {_fmt(t.get('max'))} ({c.trusted.source})")
+    elif (t.get("max") or {}) != (v.get("max") or {}):
+        c.tightened.append(f"{'.'.join(map(str, key))}.max: {_fmt(t.get('max'))} -> "
+                           f"{_fmt(v.get('max'))}")
+    for name, rule in _GATE_RULES.items():
+        tv, vv = t.get(name), v.get(name)
+        if name == "treat_unknown_as":
+            tv, vv = tv or "high", vv or "high"
+            if _same(tv, vv):
+                continue
+            ok = _rank(name, vv) >= _rank(name, tv)
+        elif name == "min_confidence":
+            if _same(tv, vv):
+                continue
+            ok = _rank(name, vv) <= _rank(name, tv)
+        elif name == "min_cvss":
+            if _same(tv, vv):
+                continue
+            ok = vv is None or (tv is not None and _rank(name, vv) <= _rank(name, tv))
+        elif name == "targets":
+            if _same(tv or [], vv or []):
+                continue
+            ok = not vv or (bool(tv) and set(vv) >= set(tv or []))  # [] = every target
+        else:
+            if _same(tv if tv is not None else _gate_default(name, key),
+                     vv if vv is not None else _gate_default(name, key)):
+                continue
+            ok = bool(_tighter(rule, tv if tv is not None else _gate_default(name, key),
+                               vv if vv is not None else _gate_default(name, key)))
+        if ok:
+            c.tightened.append(f"{'.'.join(map(str, key))}.{name}: {_fmt(tv)} -> {_fmt(vv)}")
+        else:
+            c.refuse((*key, name), f"{_fmt(vv)} loosens the trusted policy's {_fmt(tv)} "
+                     f"({c.trusted.source}); a repository-local policy may only tighten")
+    return {**t, **v}
+
+
+def _gate_default(name: str, key: Key) -> Any:
+    if name == "categories":
+        gate = str(key[-1])
+        return [gate] if gate not in ("new", "overdue") else []
+    return False if name == "fixable_only" else None
+
+
+def _gates(c: _Compare, t: Mapping[str, Any], v: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(t)
+    for name, block in v.items():
+        key: Key = ("gates", name)
+        if name == "ratchet":
+            if t.get("ratchet") and not block:
+                c.refuse(key, "the trusted policy's ratchet may not be turned off")
+            elif block and not t.get("ratchet"):
+                c.tightened.append("gates.ratchet: false -> true")
+            out[name] = bool(block) or bool(t.get("ratchet"))
+        elif name == "per_target":
+            merged = dict(t.get("per_target") or {})
+            for target, gates in (block or {}).items():
+                have = dict(merged.get(target) or {})
+                for gname, gate in gates.items():
+                    gkey: Key = ("gates", "per_target", target, gname)
+                    if gname in have:
+                        have[gname] = _gate(c, gkey, have[gname], gate)
+                    else:
+                        c.tightened.append(f"gates.per_target.{target}.{gname}: added")
+                        have[gname] = gate
+                merged[target] = have
+            out[name] = merged
+        elif name in t:
+            out[name] = _gate(c, key, t[name], block)
+        else:
+            c.tightened.append(f"gates.{name}: added")
+            out[name] = block
+    return out
+
+
+def _scanner_set(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """A policy that names no scanners runs all of them with their defaults."""
+    named = data.get("scanners") or {}
+    return {n: dict(named[n]) for n in named} if named else {n: {} for n in SCANNERS}
+
+
+def _required(block: Mapping[str, Any]) -> bool:
+    return bool(block.get("required", not block.get("optional", False)))
+
+
+def _scanners(c: _Compare, t: Mapping[str, Any], v: Mapping[str, Any]) -> dict[str, Any]:
+    trusted, local = _scanner_set(t), dict(v.get("scanners") or {})
+    out = dict(trusted)
+    for name, block in local.items():
+        base = trusted.get(name)
+        if base is None:
+            c.tightened.append(f"scanners.{name}: added")
+            base = {}
+        key: Key = ("scanners", name)
+        if _required(base) and not _required(block):
+            which = "optional" if "optional" in block else "required"
+            c.refuse((*key, which), f"the trusted policy ({c.trusted.source}) requires "
+                     f"{name}; a repository-local policy may not make it optional")
+        rules = {**_SCANNER_COMMON, **_SCANNER_OPTIONS.get(name, {})}
+        for opt in sorted(set(base) | set(block)):
+            if opt in ("required", "optional"):
+                continue
+            tv, vv = base.get(opt, _DEFAULTS.get(opt)), block.get(opt, base.get(opt,
+                                                                          _DEFAULTS.get(opt)))
+            c.value((*key, opt), rules.get(opt, EQUAL), tv, vv)
+        if name == "semgrep":
+            for i, cfg in enumerate(block.get("config") or []):
+                if _is_registry(str(cfg)) and cfg not in (base.get("config") or []):
+                    c.refuse((*key, "config", i), "rules from the semgrep registry or a URL "
+                             "reach the network; only the trusted policy may name them")
+        merged = {k: x for k, x in {**base, **block}.items() if k not in ("required", "optional")}
+        out[name] = {**merged, "required": _required(base) or _required(block)}
+    return out
+
+
+def _targets(c: _Compare, t: Sequence[Any], v: Sequence[Any]) -> list[Any]:
+    """Trusted targets stay as written and first (a finding takes the first target that
+    matches); a repository-local policy may add its own after them."""
+    by_name = {x["name"]: x for x in t}
+    out = list(t)
+    for i, target in enumerate(v):
+        have = by_name.get(target["name"])
+        if have is None:
+            c.tightened.append(f"targets: added {target['name']}")
+            out.append(target)
+        elif not _same(sorted(have.items()), sorted(target.items())):
+            c.refuse(("targets", i), f"changes the trusted target '{target['name']}'; "
+                     "add a new target instead")
+    return out
+
+
+def _ignores(c: _Compare, t: Mapping[str, Any], v: Mapping[str, Any]) -> list[Any]:
+    trusted = list(t.get("ignore") or [])
+    out = list(trusted)
+    for i, entry in enumerate(v.get("ignore") or []):
+        if any(_same(sorted(entry.items()), sorted(x.items())) for x in trusted):
+            continue
+        if not t.get("allow_repo_ignores"):
+            c.refuse(("ignore", i), "the trusted policy does not allow repository-local "
+                     "ignores (allow_repo_ignores)")
+            continue
+        limit = int(t.get("max_ignore_days", 90))
+        expires = datetime.date.fromisoformat(str(entry["expires"]))
+        if (expires - c.today).days > limit:
+            c.refuse(("ignore", i, "expires"), f"{expires} is more than the trusted "
+                     f"max_ignore_days ({limit}) ahead")
+            continue
+        c.tightened.append(f"ignore: added {entry.get('id') or entry.get('package') or i}")
+        out.append(entry)
+    return out
+
+
+def merge(trusted: PolicyDoc, local: PolicyDoc, *, today: datetime.date
+          ) -> tuple[dict[str, Any], list[str]]:
+    """The effective document, or PolicyError naming every refused key of `local`."""
+    c = _Compare(trusted, local, today)
+    t, v = trusted.data, local.data
+    out: dict[str, Any] = dict(t)
+    for key in v:
+        if key not in _HANDLED:
+            c.value((key,), EQUAL, t.get(key), v.get(key))
+    for key, rule in _TOP_RULES.items():
+        if key in v:
+            c.value((key,), rule, t.get(key, _TOP_DEFAULTS[key]), v[key])
+            out[key] = v[key]
+    if "at_stake" in v:  # what is at stake is information, never a limit: the union
+        out["at_stake"] = list(dict.fromkeys([*(t.get("at_stake") or []), *v["at_stake"]]))
+    for sev, days in (v.get("sla_days") or {}).items():
+        tv = (t.get("sla_days") or {}).get(sev)
+        c.value(("sla_days", sev), LOWER, tv, days)
+    if "sla_days" in v:
+        out["sla_days"] = {**(t.get("sla_days") or {}), **v["sla_days"]}
+    if "gates" in v:
+        out["gates"] = _gates(c, t.get("gates") or {}, v.get("gates") or {})
+    if "scanners" in v:
+        out["scanners"] = _scanners(c, t, v)
+    if "targets" in v:
+        out["targets"] = _targets(c, t.get("targets") or [], v.get("targets") or [])
+    if "ignore" in v:
+        out["ignore"] = _ignores(c, t, v)
+    if c.refused:
+        c.refused.sort()
+        line, msg = c.refused[0]
+        more = f" (+{len(c.refused) - 1} more)" if len(c.refused) > 1 else ""
+        raise PolicyError(f"{local.source}:{line}: {msg}{more}")
+    return out, c.tightened
+
+
+# Top-level keys compared by their own rule above; every other key is trusted-only.
+_HANDLED = frozenset({"version", "extends", "at_stake", "sla_days", "gates", "scanners",
+                      "targets", "ignore", *_TOP_RULES})
+
+
+def _args_problems(doc: PolicyDoc) -> list[str]:
+    """`args` may never carry a flag that writes files or reads foreign configuration,
+    whoever wrote the policy."""
+    out = []
+    for name, block in (doc.data.get("scanners") or {}).items():
+        scanner = SCANNERS.get(name)
+        bad = forbidden_arg([str(a) for a in block.get("args") or []],
+                            scanner.forbidden_args) if scanner else None
+        if bad is not None:
+            line = doc.lines.get(("scanners", name, "args"), 1)
+            out.append(f"{doc.source}:{line}: scanners.{name}.args: '{one_line(bad, 60)}' is "
+                       f"not allowed (it writes files or reads configuration posture-gate does "
+                       f"not own; use the policy's own keys)")
+    return out
+
+
+def _load(reader: Callable[[], tuple[list[str], PolicyDoc | None]]) -> PolicyDoc:
+    problems, doc = reader()
+    if doc is not None:
+        problems = _args_problems(doc)
+    if problems or doc is None:
+        extra = f" (+{len(problems) - 1} more; run 'posture-gate policy validate')" \
+            if len(problems) > 1 else ""
+        raise PolicyError(problems[0] + extra)
+    return doc
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True,
+                              timeout=30, check=False, stdin=subprocess.DEVNULL,
+                              env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UsageError(f"--policy-ref: cannot run git ({exc})") from None
+
+
+def read_ref(spec: str, root: Path, *, today: datetime.date) -> PolicyDoc:
+    """REF:PATH from the scanned repository's git history. A missing file at a real ref
+    means the trusted policy is the default preset (the target branch has none yet)."""
+    ref, sep, path = spec.partition(":")
+    if not sep or not ref or not path or ref.startswith("-"):
+        raise UsageError(f"--policy-ref: expected REF:PATH (e.g. origin/main:{LOCAL_POLICY}), "
+                         f"got '{one_line(spec, 80)}'")
+    found = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if found.returncode != 0:
+        detail = one_line(found.stderr.decode("utf-8", "replace"), 200)
+        raise UsageError(f"--policy-ref: '{one_line(ref, 80)}' is not a commit in {root}"
+                         + (f" ({detail})" if detail else ""),
+                         "fetch it first, e.g. git fetch --depth=1 origin BRANCH")
+    commit = found.stdout.decode().strip()
+    blob = _git(root, "show", f"{commit}:{path}")
+    if blob.returncode != 0:
+        problems, doc = read_doc("default", today=today)
+        assert doc is not None, problems  # noqa: S101 - the bundled preset is valid
+        return PolicyDoc(source=f"preset:default ({spec}: no such file)", text=doc.text,
+                         data=doc.data, lines=doc.lines, base_dir=None)
+    if len(blob.stdout) > 1 << 20:
+        raise PolicyError(f"{spec}: policy larger than 1 MiB")
+    try:
+        text = blob.stdout.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PolicyError(f"{spec}: not UTF-8 text") from None
+    return _load(lambda: parse_text(spec, text, today=today, base_dir=None))
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _local_doc(path: Path, root: Path, *, today: datetime.date) -> PolicyDoc:
+    if path.is_symlink():
+        raise PolicyError(f"{path}: the repository-local policy is a symbolic link; refused")
+    return _load(lambda: read_doc(str(path), today=today))
+
+
+def resolve(policy: str | None, policy_ref: str | None, root: Path, *,
+            today: datetime.date) -> Resolved:
+    """The effective policy for a scan of `root` and who decided it.
+
+    Trusted: `--policy-ref REF:PATH`, a preset, or a `--policy` file outside the tree.
+    Repository-local: `--policy` naming a file inside the tree, else `root/posture-gate.yml`.
+    """
+    if policy and policy_ref:
+        raise UsageError("give --policy or --policy-ref, not both")
+    trusted: PolicyDoc | None = None
+    local_path: Path | None = root / LOCAL_POLICY
+    if policy_ref:
+        trusted = read_ref(policy_ref, root, today=today)
+    elif policy:
+        is_preset = policy in PRESETS and not Path(policy).exists()
+        if not is_preset and _inside(Path(policy), root):
+            # In the tree: the code under review wrote it. Named, so it must exist.
+            if not (Path(policy).is_file() or Path(policy).is_symlink()):
+                raise PolicyError(f"{policy}: policy file not found",
+                                  f"or use a preset: {', '.join(PRESETS)}")
+            local_path = Path(policy)
+        else:
+            trusted = _load(lambda: read_doc(policy, today=today))
+    local = _local_doc(local_path, root, today=today) \
+        if local_path is not None and (local_path.is_file() or local_path.is_symlink()) \
+        else None
+    if trusted is None and local is None:
+        trusted = _load(lambda: read_doc("default", today=today))
+    if local is None:
+        assert trusted is not None  # noqa: S101 - set just above
+        return Resolved(policy=build(trusted), trust=PolicyTrust(trusted=trusted.source))
+    if trusted is None:
+        return Resolved(policy=build(local), trust=PolicyTrust(trusted=None, local=local.source))
+    data, tightened = merge(trusted, local, today=today)
+    digest = hashlib.sha256(f"{trusted.digest}\n{local.digest}".encode()).hexdigest()
+    effective = PolicyDoc(source=trusted.source, text=trusted.text, data=data,
+                          lines=trusted.lines, base_dir=trusted.base_dir)
+    pol = build(effective, source=f"{trusted.source} + {local.source}", digest=digest)
+    return Resolved(policy=pol, trust=PolicyTrust(trusted=trusted.source, local=local.source,
+                                                  tightened=tuple(tightened)))
