@@ -1,21 +1,29 @@
-"""pip-audit: open-source dependency audit (category `dependency`)."""
+"""pip-audit: open-source dependency audit (category `dependency`).
+
+pip-audit is handed one requirements file that posture-gate writes: the exact pins read from the
+project's requirements files (includes followed), lock files or pyproject.toml (posture_gate/
+locks.py), with `--no-deps --disable-pip`, so that it audits what is pinned, nothing more and
+nothing less. Findings point at the file and line where each pin is written. A package it could
+not audit fails the run unless a trusted policy accepts it by name (`allow_unaudited`).
+"""
 
 from __future__ import annotations
 
 import json
 import re
-import sys
+import time
+import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from packaging.utils import canonicalize_name
 
 from .. import advisories as osv
+from .. import locks
 from ..errors import ScannerError, ScannerOutputError
 from ..fingerprint import canonical_advisory, package_basis
 from ..model import Category, Cvss, Finding, Location, Package, Severity
@@ -25,16 +33,28 @@ from .base import (
     ScanContext,
     ScannerSettings,
     load_json_object,
+    objects,
+    optional,
     require,
     severity_from_score,
+    shape_error,
+    strings,
 )
+
+PINS_FILE = "pip-audit-pins.txt"
+LISTED = 3  # unaudited packages named in the error; the rest are counted
+# Severity look-ups (pip-audit reports none) happen after the scan, outside its timeout.
+SEVERITY_BUDGET_S = 20.0  # for all of a run's look-ups together
+SEVERITY_CALL_TIMEOUT_S = 5.0
+MAX_RECORD_BYTES = 1 << 20
 
 _REQ_LINE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*==")
 _TOML_PIN = re.compile(r"[\"']\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*==")
 
 
 def requirement_lines(root: Path, files: list[str]) -> dict[str, tuple[str, int]]:
-    """canonical package name -> (requirements file, line): where a finding points."""
+    """canonical package name -> (requirements file, line), for `resolve: true` runs, where
+    pip decides the versions and only the names can be located."""
     found: dict[str, tuple[str, int]] = {}
     for rel in files:
         try:
@@ -50,20 +70,41 @@ def requirement_lines(root: Path, files: list[str]) -> dict[str, tuple[str, int]
     return found
 
 
-def pyproject_pins(path: Path) -> list[str]:
-    """[project].dependencies of a pyproject.toml, each required to be pinned with ==."""
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ScannerError("pip-audit", f"cannot read {path.name}: {exc}") from None
-    deps = doc.get("project", {}).get("dependencies", [])
-    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
-        raise ScannerError("pip-audit", f"{path.name}: [project].dependencies is not a list")
-    unpinned = [d for d in deps if "==" not in d.split(";")[0]]
-    if unpinned:
-        raise ScannerError("pip-audit", f"{path.name}: dependency not pinned with ==: "
-                           f"{unpinned[0]}", "pin it, or set pip-audit.resolve: true")
-    return [d for d in deps if d.strip()]
+def pins_text(pins: Iterable[locks.Pin]) -> str:
+    """The requirements file pip-audit reads. pip-audit keeps one pin per name as spelled,
+    so a second version of a package (a lock may fork on markers) is written with another
+    spelling of the same name; pip-audit prints the canonical name either way."""
+    seen: dict[str, int] = {}
+    out = []
+    for p in pins:
+        k = seen.get(p.name, 0)
+        seen[p.name] = k + 1
+        out.append(f"{_spelling(p.name, k)}=={p.version}\n")
+    return "".join(out)
+
+
+def _spelling(name: str, k: int) -> str:
+    """The k-th distinct spelling of a canonical name: letters upper-cased by the bits of k."""
+    letters = [i for i, c in enumerate(name) if c.isalpha()]
+    if k >= 1 << len(letters):
+        raise ScannerError("pip-audit", f"{name}: {k + 1} versions pinned; cannot audit them")
+    chars = list(name)
+    for bit, i in enumerate(letters):
+        if k >> bit & 1:
+            chars[i] = chars[i].upper()
+    return "".join(chars)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Skipped:
+    name: str
+    version: str | None
+    reason: str
+
+    def text(self) -> str:
+        reason = re.sub(rf":\s*{re.escape(self.name)}\s*\([^)]*\)\s*$", "", self.reason,
+                        flags=re.IGNORECASE)
+        return f"{self.name}{' ' + self.version if self.version else ''} ({reason.strip()})"
 
 
 class PipAudit:
@@ -79,50 +120,61 @@ class PipAudit:
     def plan(self, settings: ScannerSettings, ctx: ScanContext) -> list[Job]:
         opts = settings.options
         reqs = [str(r) for r in opts.get("requirements") or []]
-        project = opts.get("project")
-        if not reqs and not project:
-            reqs = sorted(p.name for p in ctx.root.glob("requirements*.txt") if p.is_file())
-            if not reqs and (ctx.root / "pyproject.toml").is_file():
-                project = "."
-        if not reqs and not project:
-            raise ScannerError(self.name, f"nothing to audit: no requirements*.txt or "
-                               f"pyproject.toml in {ctx.root}",
-                               "name them under scanners.pip-audit, or disable pip-audit")
-        for r in reqs:
-            if not (ctx.root / r).is_file():
-                raise ScannerError(self.name, f"requirements file not found: {r}")
+        project = str(opts["project"]) if opts.get("project") else None
         argv = [self.executable, "-f", "json", "--progress-spinner", "off",
                 "--cache-dir", str(ctx.work_dir / "pip-audit-cache")]
-        resolve = bool(opts.get("resolve", False))
-        manifests = reqs
-        if reqs:
-            for r in reqs:
-                argv += ["-r", r]
-        elif resolve:
-            argv.append(str(project))
-            manifests = [f"{project}/pyproject.toml".removeprefix("./")]
-        else:
-            # pip-audit resolves a project with pip (a virtualenv, index access); to audit
-            # exactly what is pinned we hand it the project's pins as a requirements file.
-            pinned = pyproject_pins(ctx.root / str(project) / "pyproject.toml")
-            pins = ctx.work_dir / "pyproject-pins.txt"
-            pins.write_text("".join(f"{line}\n" for line in pinned), encoding="utf-8")
-            argv += ["-r", str(pins)]
-            manifests = [str(Path(str(project)) / "pyproject.toml").removeprefix("./")]
-        if not resolve:
-            # Audit exactly what is pinned; no virtualenv, no index access.
-            argv += ["--no-deps", "--disable-pip"]
+        meta: dict[str, Any] = {
+            "allow_unaudited": tuple(sorted({canonicalize_name(str(n))
+                                             for n in opts.get("allow_unaudited") or []}))}
+        try:
+            if opts.get("resolve", False):
+                argv += self._resolved(ctx, reqs, project, meta)
+            else:
+                argv += self._pinned(ctx, reqs, project, meta)
+        except locks.LockError as exc:
+            raise ScannerError(self.name, str(exc)) from None
         osv_url = ctx.osv_url or opts.get("osv_url")
         if osv_url:
             argv += ["-s", "osv", "--osv-url", str(osv_url)]
         elif opts.get("service"):
             argv += ["-s", str(opts["service"])]
         argv += list(settings.extra_args)
+        meta |= {"osv_url": str(osv_url) if osv_url else None,
+                 "fetch_severity": bool(opts.get("fetch_severity", True))}
         return [Job(name=self.name, scanner=self.name, argv=tuple(argv),
-                    required=settings.required, timeout=settings.timeout,
-                    meta={"requirements": manifests,
-                          "osv_url": str(osv_url) if osv_url else None,
-                          "fetch_severity": bool(opts.get("fetch_severity", True))})]
+                    required=settings.required, timeout=settings.timeout, meta=meta)]
+
+    def _pinned(self, ctx: ScanContext, reqs: list[str], project: str | None,
+                meta: dict[str, Any]) -> list[str]:
+        """Audit exactly what is pinned: no virtualenv, no index access."""
+        found = locks.read(ctx.root, requirements=reqs, project=project)
+        meta |= {"pins": found.pins, "unaudited": found.unaudited, "inputs": found.files}
+        if not found.pins:
+            refused = _refused(found.unaudited, meta["allow_unaudited"])
+            if refused:
+                raise ScannerError(self.name, _unaudited_message(refused))
+            raise ScannerError(self.name, f"nothing to audit: {', '.join(found.files)} pin "
+                               "no package", "0 packages audited is not a pass")
+        pins = ctx.work_dir / PINS_FILE
+        pins.write_text(pins_text(found.pins), encoding="utf-8")
+        return ["-r", str(pins), "--no-deps", "--disable-pip"]
+
+    def _resolved(self, ctx: ScanContext, reqs: list[str], project: str | None,
+                  meta: dict[str, Any]) -> list[str]:
+        """`resolve: true`: pip resolves (and may build) the project; only names are
+        located. The includes are still checked to stay inside the tree."""
+        if not reqs and not project:
+            reqs = sorted(p.name for p in ctx.root.glob("requirements*.txt") if p.is_file())
+            project = None if reqs else "."
+        if reqs:
+            locks.check_includes(ctx.root, reqs)
+            meta["requirements"] = reqs
+            return [a for r in reqs for a in ("-r", r)]
+        meta["requirements"] = [str(Path(str(project)) / "pyproject.toml")]
+        return [str(project)]
+
+    def job_categories(self, job: Job | None) -> tuple[Category, ...]:
+        return (Category.DEPENDENCY,)
 
     def version_argv(self) -> list[str]:
         return [self.executable, "--version"]
@@ -137,33 +189,46 @@ class PipAudit:
     def preflight(self, job: Job, ctx: ScanContext) -> None:
         return None
 
-    def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str) -> Parsed:
-        doc = load_json_object(data, self.name)
-        deps = require(doc, "dependencies", list, self.name)
+    def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str, *,
+              exit_code: int = 0) -> Parsed:
+        audited, skipped = _read_output(data, self.name, exit_code)
+        pins: Sequence[locks.Pin] | None = job.meta.get("pins")
+        at: dict[tuple[str, str], locks.Pin] = {(p.name, p.version): p for p in pins or ()}
+        if pins is not None:
+            _check_coverage(audited, skipped, at, self.name)
+        by_name: dict[str, list[str]] = {}
+        for p in pins or ():
+            by_name.setdefault(p.name, []).append(p.version)
+        unaudited = [_Skipped(name=u.name, version=None, reason=f"{u.reason}, {u.path}:{u.line}")
+                     for u in job.meta.get("unaudited") or ()]
+        for name, reason in skipped:
+            versions = by_name.get(canonicalize_name(name), [])
+            said = re.search(r"\(([^()\s]+)\)\s*$", reason)  # "...: flask (2.0.1)"
+            unaudited.append(_Skipped(name=name, reason=reason, version=versions[0] if
+                                      len(versions) == 1 else said.group(1) if said else None))
+        allow = tuple(job.meta.get("allow_unaudited") or ())
+        refused = _refused(unaudited, allow)
+        if refused:
+            raise ScannerError(self.name, _unaudited_message(refused))
+        if not audited:
+            raise ScannerError(self.name, "audited 0 packages")
+        warnings = [f"not audited, accepted by allow_unaudited: {u.text()}"
+                    for u in unaudited]
+
         manifests = list(job.meta.get("requirements") or ["requirements.txt"])
-        where = requirement_lines(ctx.root, manifests)
+        where = requirement_lines(ctx.root, manifests) if pins is None else {}
         fetcher = _Fetcher(job.meta.get("osv_url") if job.meta.get("fetch_severity") else None,
                            ctx.advisories)
         findings: list[Finding] = []
-        warnings: list[str] = []
-        raw = 0
-        for i, dep in enumerate(deps):
-            if not isinstance(dep, dict):
-                raise ScannerOutputError(self.name, f"unexpected output shape: dependencies[{i}]")
-            name = require(dep, "name", str, self.name, f"dependencies[{i}].")
-            if "skip_reason" in dep:
-                warnings.append(f"not audited: {name} ({dep['skip_reason']})")
-                continue
-            ver = require(dep, "version", str, self.name, f"dependencies[{i}].")
-            vulns = require(dep, "vulns", list, self.name, f"dependencies[{i}].")
-            manifest, line = where.get(osv.canonical_name(name), (manifests[0], 1))
+        counts: dict[str, int] = dict.fromkeys(job.meta.get("inputs") or manifests, 0)
+        for name, ver, vulns in audited:
+            pin = at.get((name, ver))
+            manifest, line = (pin.path, pin.line) if pin else \
+                where.get(osv.canonical_name(name), (manifests[0], 1))
+            counts[manifest] = counts.get(manifest, 0) + 1
             for v in vulns:
-                raw += 1
-                if not isinstance(v, dict) or not isinstance(v.get("id"), str):
-                    raise ScannerOutputError(self.name, f"unexpected vulnerability in {name}")
-                ids = [v["id"], *sorted(str(a) for a in v.get("aliases") or [])]
+                ids = [v["id"], *sorted(v.get("aliases") or [])]
                 severity, source, score = fetcher.severity(ids, name)
-                fixes = tuple(str(x) for x in v.get("fix_versions") or [])
                 findings.append(Finding(
                     fingerprint=package_basis(category="dependency", ecosystem="pypi", name=name,
                                               advisory=canonical_advisory(ids), manifest=manifest),
@@ -179,48 +244,178 @@ class PipAudit:
                     message=" ".join(str(v.get("description") or "").split())[:2000],
                     location=Location(path=manifest, start_line=line, end_line=line),
                     package=Package(ecosystem="PyPI", name=name, version=ver,
-                                    fixed_versions=fixes, purl=f"pkg:pypi/{name}@{ver}"),
+                                    fixed_versions=tuple(v["fix_versions"]),
+                                    purl=f"pkg:pypi/{name}@{ver}"),
                     identifiers=tuple(dict.fromkeys(ids)),
                     references=(f"https://osv.dev/vulnerability/{v['id']}",),
                 ))
-        return Parsed(findings=tuple(findings), raw_count=raw, warnings=tuple(warnings))
+        warnings += fetcher.warnings()
+        return Parsed(findings=tuple(findings), raw_count=len(findings),
+                      warnings=tuple(warnings),
+                      properties={"inputs": counts, "audited": len(audited),
+                                  "unaudited_accepted": len(unaudited)})
 
     def redact(self, doc: Any) -> Any:
         return doc  # ids, versions and advisory text only
 
 
-class _Fetcher:
-    """Severity for pip-audit's ids: local records first, then the OSV API pip-audit used."""
+_Audited = tuple[str, str, list[dict[str, Any]]]
 
-    def __init__(self, osv_url: str | None, local: osv.AdvisoryDB | None) -> None:
-        self.base = osv_url.rsplit("/v1/", 1)[0] if osv_url and "/v1/" in osv_url else None
+
+def _read_output(data: bytes, scanner: str, exit_code: int
+                 ) -> tuple[list[_Audited], list[tuple[str, str]]]:
+    """pip-audit's JSON, every field it documents type-checked; (audited, skipped)."""
+    doc = load_json_object(data, scanner)
+    deps = objects(require(doc, "dependencies", list, scanner), scanner, "dependencies")
+    objects(require(doc, "fixes", list, scanner), scanner, "fixes")
+    audited: list[_Audited] = []
+    skipped: list[tuple[str, str]] = []
+    for i, dep in enumerate(deps):
+        at = f"dependencies[{i}]."
+        name = require(dep, "name", str, scanner, at)
+        if "skip_reason" in dep:
+            skipped.append((name, require(dep, "skip_reason", str, scanner, at)))
+            continue
+        ver = require(dep, "version", str, scanner, at)
+        vulns = objects(require(dep, "vulns", list, scanner, at), scanner, f"{at}vulns")
+        for j, v in enumerate(vulns):
+            vat = f"{at}vulns[{j}]."
+            require(v, "id", str, scanner, vat)
+            strings(require(v, "fix_versions", list, scanner, vat), scanner, f"{vat}fix_versions")
+            aliases = optional(v, "aliases", list, scanner, vat)
+            if aliases is not None:
+                strings(aliases, scanner, f"{vat}aliases")
+            optional(v, "description", str, scanner, vat)
+        audited.append((name, ver, vulns))
+    found = sum(len(v) for _, _, v in audited)
+    if exit_code == 1 and not found:
+        raise ScannerOutputError(scanner, "exited 1 (vulnerabilities found) but reported none")
+    if exit_code == 0 and found:
+        raise ScannerOutputError(scanner, f"exited 0 (none found) but reported {found} "
+                                 "vulnerabilities")
+    return audited, skipped
+
+
+def _check_coverage(audited: list[_Audited], skipped: list[tuple[str, str]],
+                    handed: Mapping[tuple[str, str], locks.Pin], scanner: str) -> None:
+    """Every pin handed over has a result, and nothing else does."""
+    got = {(n, v) for n, v, _ in audited}
+    extra = sorted(got - set(handed))
+    if extra:
+        raise shape_error(scanner, f"a result for {extra[0][0]} {extra[0][1]}, which it was "
+                          "not asked about")
+    skipped_names = {canonicalize_name(n) for n, _ in skipped}
+    missing = [k for k in handed if k not in got and k[0] not in skipped_names]
+    if missing:
+        listed = ", ".join(f"{n} {v}" for n, v in missing[:LISTED])
+        raise ScannerOutputError(scanner, f"no result for {len(missing)} of the {len(handed)} "
+                                 f"package(s) it was asked about: {listed}")
+
+
+def _refused(unaudited: Iterable[Any], allow: Iterable[str]) -> list[Any]:
+    accepted = set(allow)
+    return [u for u in unaudited if canonicalize_name(u.name) not in accepted]
+
+
+def _unaudited_message(refused: Sequence[Any]) -> str:
+    items = [u.text() if isinstance(u, _Skipped) else f"{u.name} ({u.reason}, {u.path}:{u.line})"
+             for u in refused]
+    more = ", ..." if len(items) > LISTED else ""
+    return (f"{len(items)} package(s) could not be audited: {', '.join(items[:LISTED])}{more} "
+            "(a trusted policy may accept them by name: pip-audit.allow_unaudited)")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Look-ups go to the OSV server pip-audit was given and nowhere it points to."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
+
+
+class _Fetcher:
+    """Severity for pip-audit's ids: local records first, then the OSV API pip-audit was given
+    (its `/v1/vulns/<id>`, no redirects), each call short, all of them within one budget."""
+
+    def __init__(self, osv_url: str | None, local: osv.AdvisoryDB | None, *,
+                 budget_s: float = SEVERITY_BUDGET_S,
+                 timeout_s: float = SEVERITY_CALL_TIMEOUT_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.base = _vulns_base(osv_url)
         self.local = local
+        self.budget_s, self.timeout_s, self.clock = budget_s, timeout_s, clock
+        self._deadline: float | None = None
         self._cache: dict[str, Mapping[str, Any] | None] = {}
+        self._opener = urllib.request.build_opener(_NoRedirect)
+        self.failed = 0
+        self.not_asked = 0
 
     def record(self, vuln_id: str) -> Mapping[str, Any] | None:
         if self.local is not None and (rec := self.local.get(vuln_id)) is not None:
             return rec
-        if self.base is None or not self.base.startswith(("http://", "https://")):
+        if self.base is None or not _ID.match(vuln_id):
             return None
         if vuln_id not in self._cache:
-            try:
-                url = f"{self.base}/v1/vulns/{vuln_id}"
-                with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - http(s) only
-                    self._cache[vuln_id] = json.loads(resp.read())
-            except (OSError, ValueError):
-                self._cache[vuln_id] = None
+            self._cache[vuln_id] = self._fetch(vuln_id)
         return self._cache[vuln_id]
+
+    def _fetch(self, vuln_id: str) -> Mapping[str, Any] | None:
+        if self._deadline is None:
+            self._deadline = self.clock() + self.budget_s
+        left = self._deadline - self.clock()
+        if left <= 0:
+            self.not_asked += 1
+            return None
+        url = f"{self.base}{urllib.parse.quote(vuln_id, safe='')}"
+        try:
+            with self._opener.open(url, timeout=min(self.timeout_s, left)) as resp:
+                rec = json.loads(resp.read(MAX_RECORD_BYTES + 1)[:MAX_RECORD_BYTES])
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:  # 404: no record for this id, an answer
+                self.failed += 1
+            return None
+        except (OSError, ValueError):
+            self.failed += 1
+            return None
+        return rec if isinstance(rec, dict) else None
 
     def severity(self, ids: list[str], package: str) -> tuple[Severity, str | None, Cvss | None]:
         for vid in ids:  # the reported id first, then its aliases (GHSA records carry CVSS)
             rec = self.record(vid)
             if rec is None:
                 continue
-            score = osv.cvss_of(rec, package)
+            try:
+                score = osv.cvss_of(rec, package)
+                word = osv.word_severity(rec)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                continue  # a malformed record says nothing about severity
             if score is not None:
                 sev = severity_from_score(score.score, cvss_v2=score.version == "2")
                 return sev, f"{vid} CVSS {score.version}", score
-            word = osv.word_severity(rec)
             if word is not None:
                 return word, f"{vid} database_specific.severity", None
         return Severity.UNKNOWN, None, None
+
+    def warnings(self) -> list[str]:
+        out = []
+        if self.failed:
+            out.append(f"severity look-ups: {self.failed} failed at {self.base}; those "
+                       "advisories are 'unknown' unless another id had a record")
+        if self.not_asked:
+            out.append(f"severity look-ups: {self.not_asked} not made, the {self.budget_s:g}s "
+                       "budget was spent; those advisories may be 'unknown'")
+        return out
+
+
+def _vulns_base(osv_url: str | None) -> str | None:
+    """`<scheme>://<host>[:port]<prefix>/v1/vulns/` of the query URL pip-audit was given, for
+    http(s) URLs only."""
+    if not osv_url or "/v1/" not in osv_url:
+        return None
+    parts = urllib.parse.urlsplit(osv_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    prefix = parts.path.rsplit("/v1/", 1)[0]
+    return f"{parts.scheme}://{parts.netloc}{prefix}/v1/vulns/"

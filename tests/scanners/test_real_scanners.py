@@ -43,7 +43,7 @@ def test_unpinned_pyproject_is_a_clear_error(tmp_path: Path) -> None:
     proc = run_cli("scan", str(tmp_path), "--policy", str(policy), "--advisories",
                    str(ADVISORIES), "-o", str(tmp_path / "out"))
     assert proc.returncode == 2
-    assert "pip-audit: pyproject.toml: dependency not pinned with ==: requests>=2" in proc.stderr
+    assert "pip-audit: pyproject.toml:4: dependency not pinned with ==: requests>=2" in proc.stderr
 
 
 def test_trivy_without_a_db_is_exit_2_naming_the_cache(tmp_path: Path) -> None:
