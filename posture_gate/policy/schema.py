@@ -22,7 +22,8 @@ from ..errors import PolicyError
 from ..fsutil import MAX_POLICY_FILE, TooLarge, read_capped
 from ..model import Category, Confidence, Severity
 from ..scanners import SCANNERS
-from ..scanners.base import ScannerSettings
+from ..scanners.base import ScannerSettings, forbidden_arg
+from ..textutil import one_line
 from . import yamlload
 from .model import EmailNotify, Gate, GateSpec, Ignore, Notify, Policy, SlackNotify, Target
 
@@ -148,7 +149,27 @@ def parse_text(source: str, text: str, *, today: datetime.date,
                 _semantic_errors(data, lines, today)]
     if problems:
         return problems, None
+    problems = _args_problems(source, data, lines)
+    if problems:
+        return problems, None
     return [], PolicyDoc(source=source, text=text, data=data, lines=lines, base_dir=base_dir)
+
+
+def _args_problems(source: str, data: Mapping[str, Any],
+                   lines: Mapping[tuple[str | int, ...], int]) -> list[str]:
+    """`args` may never carry a flag that writes files or reads foreign configuration,
+    whoever wrote the policy."""
+    out = []
+    for name, block in (data.get("scanners") or {}).items():
+        scanner = SCANNERS.get(name)
+        bad = forbidden_arg([str(a) for a in block.get("args") or []],
+                            scanner.forbidden_args) if scanner else None
+        if bad is not None:
+            line = _line(lines, ("scanners", name, "args")) or 1
+            out.append(f"{source}:{line}: scanners.{name}.args: '{one_line(bad, 60)}' is not "
+                       "allowed (it writes files or reads configuration posture-gate does not "
+                       "own; use the policy's own keys)")
+    return out
 
 
 def read_doc(ref: str, *, today: datetime.date) -> tuple[list[str], PolicyDoc | None]:

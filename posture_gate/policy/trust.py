@@ -23,7 +23,6 @@ from typing import Any
 from ..errors import PolicyError, UsageError
 from ..model import PolicyTrust, Severity
 from ..scanners import SCANNERS
-from ..scanners.base import forbidden_arg
 from ..scanners.semgrep import _is_registry
 from ..textutil import one_line
 from .model import Policy
@@ -347,26 +346,8 @@ _HANDLED = frozenset({"version", "extends", "at_stake", "sla_days", "gates", "sc
                       "targets", "ignore", *_TOP_RULES})
 
 
-def _args_problems(doc: PolicyDoc) -> list[str]:
-    """`args` may never carry a flag that writes files or reads foreign configuration,
-    whoever wrote the policy."""
-    out = []
-    for name, block in (doc.data.get("scanners") or {}).items():
-        scanner = SCANNERS.get(name)
-        bad = forbidden_arg([str(a) for a in block.get("args") or []],
-                            scanner.forbidden_args) if scanner else None
-        if bad is not None:
-            line = doc.lines.get(("scanners", name, "args"), 1)
-            out.append(f"{doc.source}:{line}: scanners.{name}.args: '{one_line(bad, 60)}' is "
-                       f"not allowed (it writes files or reads configuration posture-gate does "
-                       f"not own; use the policy's own keys)")
-    return out
-
-
 def _load(reader: Callable[[], tuple[list[str], PolicyDoc | None]]) -> PolicyDoc:
     problems, doc = reader()
-    if doc is not None:
-        problems = _args_problems(doc)
     if problems or doc is None:
         extra = f" (+{len(problems) - 1} more; run 'posture-gate policy validate')" \
             if len(problems) > 1 else ""
