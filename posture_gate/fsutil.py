@@ -1,17 +1,85 @@
-"""Atomic file writes: a reader never sees half a report, a failure never truncates one."""
+"""Files posture-gate writes and reads: atomic, never through a symlink, umask respected, capped.
+
+The output directory often lies inside the scanned tree, which may hold planted symlinks
+(`posture-gate-report/raw -> /elsewhere`, `findings.json -> ~/.bashrc`): a write replaces a
+link by a regular file or directory, it never writes through one.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
+from .errors import InputError, UsageError
 
-def write_atomic(path: Path, data: str | bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+
+def _read_umask() -> int:
+    # os.umask() can only be read by setting it; done once at import, before any thread runs,
+    # so no other thread ever creates a file under a temporary umask of 0.
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+UMASK = _read_umask()
+FILE_MODE = 0o666 & ~UMASK
+MAX_POLICY_FILE = 1 << 20  # a policy is a page of YAML
+MAX_FINDINGS_FILE = 512 << 20  # findings.json / baseline: far more findings than any run
+
+
+class TooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"larger than {human_size(limit)}")
+        self.limit = limit
+
+
+def human_size(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} bytes"
+
+
+def ensure_dir(base: Path, *parts: str) -> Path:
+    """base/parts..., each part a real directory: a symlink (or file) there is removed and
+    replaced by a directory. `base` itself is the caller's (see check_output_dir)."""
+    path = base
+    path.mkdir(parents=True, exist_ok=True)
+    for part in parts:
+        path = path / part
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            st = None
+        if st is not None and not stat.S_ISDIR(st.st_mode):
+            path.unlink()  # a link or a planted file: replaced, never followed
+            st = None
+        if st is None:
+            try:
+                path.mkdir()
+            except FileExistsError:  # another thread made it meanwhile
+                if not stat.S_ISDIR(os.lstat(path).st_mode):
+                    raise
+    return path
+
+
+def write_atomic(path: Path, data: str | bytes, *, base: Path | None = None) -> None:
+    """Write a new file and rename it over `path`: a reader never sees half a report, a
+    failure never truncates one, and a symlink at `path` is replaced, not followed.
+
+    With `base`, every directory between base and path is made a real directory first
+    (ensure_dir); the file gets the mode the process umask allows (0666 & ~umask)."""
+    if base is not None:
+        rel = path.parent.relative_to(base)
+        ensure_dir(base, *rel.parts)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), FILE_MODE)  # mkstemp makes 0600 whatever the umask
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -19,3 +87,47 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_capped(path: Path, limit: int) -> bytes:
+    """At most `limit` bytes of path; TooLarge beyond (also for /dev/zero or a pipe, which
+    have no size to ask for first)."""
+    with open(path, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(limit)
+    return data
+
+
+def read_input(path: Path, limit: int, what: str) -> str:
+    """A saved findings.json or baseline as text: InputError for anything unreadable."""
+    try:
+        data = read_capped(path, limit)
+    except FileNotFoundError:
+        raise InputError(f"{path}: {what} not found") from None
+    except TooLarge as exc:
+        raise InputError(f"{path}: {what} is {exc} (the limit)") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: {what} is not UTF-8 (byte {exc.start})") from None
+
+
+def check_output_dir(out_dir: Path, root: Path) -> None:
+    """Refuse an output directory reached through a symlink that lies inside the scanned
+    tree: the tree is the attacker's, and `-o posture-gate-report` is usually inside it."""
+    root = root.resolve()
+    absolute = Path(os.path.abspath(out_dir))
+    probe = Path(absolute.anchor)
+    for part in absolute.parts[1:]:
+        probe = probe / part
+        if probe.is_symlink():
+            try:
+                probe.parent.resolve().relative_to(root)
+            except ValueError:
+                continue  # a link outside the tree was set up by the CI owner: trusted
+            raise UsageError(f"--output-dir: {out_dir}: {probe} is a symlink inside the "
+                             "scanned tree; refusing to write through it",
+                             "remove it or choose another output directory")
