@@ -8,18 +8,22 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import signal
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from . import __version__, history, notify, proc
 from . import baseline as baseline_mod
 from .errors import InputError, PostureGateError, UsageError
-from .fsutil import write_atomic
+from .fsutil import MAX_FINDINGS_FILE, read_input, write_atomic
 from .model import ScanResult
 from .policy import schema as policy_schema
 from .policy.evaluate import Verdict, evaluate
@@ -35,21 +39,99 @@ DEFAULT_POLICY_FILE = "posture-gate.yml"
 
 
 def boundary(func: F) -> F:
-    """The one error boundary: known errors become one line on stderr and exit 2."""
+    """The error boundary of one command: known errors become one line on stderr and exit 2,
+    anything else an internal error (exit 2, traceback in <output-dir>/error.log).
+
+    The Main group applies the same rules to every command, decorated or not; here the
+    command's own `output_dir` is at hand for error.log."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except PostureGateError as exc:
-            click.echo(f"posture-gate: error: {exc.one_line()}", err=True)
-            sys.exit(2)
-        except (OSError, RecursionError, MemoryError) as exc:
-            click.echo(f"posture-gate: error: {one_line(str(exc) or type(exc).__name__)}",
-                       err=True)
-            sys.exit(2)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # the one place that catches everything
+            out = kwargs.get("output_dir")
+            _fail(exc, out if isinstance(out, Path) else None)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _fail(exc: Exception, output_dir: Path | None) -> NoReturn:
+    """One line on stderr and exit 2, for a known error or an unexpected one."""
+    if isinstance(exc, PostureGateError):
+        click.echo(f"posture-gate: error: {exc.one_line()}", err=True)
+    elif isinstance(exc, (OSError, RecursionError, MemoryError)):
+        click.echo(f"posture-gate: error: {one_line(str(exc) or type(exc).__name__)}",
+                   err=True)
+    else:
+        where = _write_error_log(exc, output_dir)
+        message = one_line(str(exc), 300) or "(no message)"
+        click.echo(f"posture-gate: internal error: {type(exc).__name__}: {message}"
+                   + (f" (traceback in {where})" if where else ""), err=True)
+    sys.exit(2)
+
+
+def _write_error_log(exc: BaseException, output_dir: Path | None) -> str | None:
+    """The traceback in <output-dir>/error.log, or in a new temp file when the command has
+    no output dir (or it is unusable); None when neither can be written."""
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    text = f"posture-gate {__version__}\n{text}"
+    if output_dir is not None and output_dir.is_dir() and \
+            os.path.realpath(output_dir) == os.path.abspath(output_dir):
+        try:  # no symlink on the way: the same rule as every other file there
+            write_atomic(output_dir / "error.log", text)
+            return str(output_dir / "error.log")
+        except OSError:
+            pass
+    try:
+        fd, name = tempfile.mkstemp(prefix="posture-gate-error-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return name
+    except OSError:
+        return None
+
+
+def _leaf_output_dir(tb: TracebackType | None) -> Path | None:
+    """The `output_dir` parameter of the command that raised, found in the traceback's
+    frames of click's Command.invoke (a group cannot see its subcommand's context once
+    it has been closed)."""
+    found: Path | None = None
+    while tb is not None:
+        ctx = tb.tb_frame.f_locals.get("ctx")
+        if isinstance(ctx, click.Context) and not isinstance(ctx.command, click.Group):
+            out = ctx.params.get("output_dir")
+            found = out if isinstance(out, Path) else found
+        tb = tb.tb_next
+    return found
+
+
+class Main(click.Group):
+    """The root group: every command runs under one error and signal boundary, so that a
+    new command cannot forget it. Exit 2 for errors (never 1, never a bare traceback),
+    128 + signum for SIGTERM / SIGINT after the scanners were killed."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        if ctx.parent is not None:
+            return super().invoke(ctx)
+        previous = proc.install_signal_handlers()
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # the one place that catches everything
+            _fail(exc, _leaf_output_dir(exc.__traceback__))
+        except (proc.Interrupted, KeyboardInterrupt) as exc:
+            signum = exc.signum if isinstance(exc, proc.Interrupted) else signal.SIGINT
+            proc.kill_all()
+            name = signal.Signals(signum).name
+            click.echo(f"posture-gate: interrupted by {name}; scanners stopped", err=True)
+            sys.exit(128 + signum)
+        finally:
+            proc.stop_watchdog()
+            proc.restore_signal_handlers(previous)
 
 
 def _today(value: str | None) -> datetime.date:
@@ -106,16 +188,15 @@ def _write_reports(run: ScanResult, verdict: Verdict, out_dir: Path,
 
 
 def _load_saved(path: Path) -> tuple[dict[str, Any], ScanResult]:
+    text = read_input(path, MAX_FINDINGS_FILE, "findings file")
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: findings file not found") from None
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     return doc, read_run(doc, str(path))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="posture-gate")
 def main() -> None:
     """posture-gate: run the security scanners, normalize findings, gate on a policy."""

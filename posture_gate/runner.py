@@ -11,13 +11,15 @@ from pathlib import Path
 
 from . import proc
 from .errors import ScannerError
-from .fsutil import write_atomic
+from .fsutil import human_size, write_atomic
 from .model import Finding, RunStatus, ScannerRun
 from .scanners.base import Job, ScanContext, Scanner
 from .textutil import last_line, one_line
 
 RAW_DIR = "raw"
-MAX_OUTPUT = 1 << 30  # a scanner printing more than 1 GiB is not trusted
+STDOUT_DIR = "stdout"  # under the scan's private temp dir: never in the output dir
+SCANNER_TMP_DIR = "tmp"  # the scanners' $TMPDIR, also under it
+MAX_OUTPUT = proc.MAX_OUTPUT  # bytes of stdout per scanner; the scanner is killed past it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,10 +55,15 @@ def _tested(scanner: Scanner, version: str | None) -> bool | None:
     return version in scanner.tested_versions if version else None
 
 
+def _private_dir(ctx: ScanContext, name: str) -> Path:
+    d = ctx.work_dir / name
+    d.mkdir(mode=0o700, exist_ok=True)
+    d.chmod(0o700)  # mkdir's mode is masked by the umask; this one must not be
+    return d
+
+
 def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path) -> JobOutcome:
     started = time.monotonic()
-    raw_dir = out_dir / RAW_DIR
-    raw_dir.mkdir(parents=True, exist_ok=True)
 
     def outcome(status: RunStatus, reason: str | None, version: str | None = None,
                 tested: bool | None = None, exit_code: int | None = None) -> JobOutcome:
@@ -71,30 +78,40 @@ def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path) -> JobO
     except ScannerError as exc:
         return outcome(RunStatus.FAILED, exc.reason if not exc.hint else
                        f"{exc.reason} ({exc.hint})")
-    stdout_path = raw_dir / f".{job.name}.stdout"
+    stdout_path = _private_dir(ctx, STDOUT_DIR) / f"{job.name}.stdout"
+    # The scanners' own temp files (semgrep's semgrep-mcp/...) go with the scan's temp dir.
+    env = {"TMPDIR": str(_private_dir(ctx, SCANNER_TMP_DIR)), **job.env}
     try:
-        done = proc.run(job.argv, cwd=ctx.root, timeout=job.timeout, env=job.env,
-                        stdout_path=stdout_path)
+        done = proc.run(job.argv, cwd=ctx.root, timeout=job.timeout, env=env,
+                        stdout_path=stdout_path, max_output=MAX_OUTPUT)
     except proc.NotFound:
         stdout_path.unlink(missing_ok=True)
         return outcome(RunStatus.FAILED,
                        f"not installed: '{scanner.executable}' is not on PATH")
+    except proc.Cancelled:
+        stdout_path.unlink(missing_ok=True)
+        return outcome(RunStatus.FAILED, "stopped: posture-gate was interrupted")
     except proc.TimedOut as exc:
         stdout_path.unlink(missing_ok=True)
         version = scanner_version(scanner)
         return outcome(RunStatus.TIMEOUT, f"timed out after {exc.seconds:g}s and was killed",
                        version, _tested(scanner, version))
-    data = stdout_path.read_bytes() if done.stdout_size <= MAX_OUTPUT else b""
+    except proc.TooMuchOutput as exc:
+        stdout_path.unlink(missing_ok=True)
+        version = scanner_version(scanner)
+        return outcome(RunStatus.FAILED, f"printed more than {human_size(exc.limit)} of "
+                       "output (the limit) and was killed", version, _tested(scanner, version))
+    data = stdout_path.read_bytes()
+    stdout_path.unlink()  # only ever in memory from here on; the temp dir goes with the scan
     # The version is asked for after the scan, not before: the scan starts at once, and
     # tools that print their version in their output (semgrep, trivy) are not asked at
     # all (semgrep takes over a second just to answer --version).
     version = scanner.output_version(data) or scanner_version(scanner)
     tested = _tested(scanner, version)
     try:
-        if done.stdout_size > MAX_OUTPUT:
-            raise ScannerError(scanner.name, f"printed {done.stdout_size} bytes of output")
         if done.returncode not in scanner.ok_exit_codes:
-            detail = last_line(done.stderr_tail) or last_line(data.decode("utf-8", "replace"))
+            # stderr only: stdout is the report itself and may quote a secret it found.
+            detail = last_line(done.stderr_tail)
             raise ScannerError(scanner.name, f"exited with code {done.returncode}"
                                + (f": {detail}" if detail else ""))
         try:
@@ -106,14 +123,15 @@ def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path) -> JobO
                                    f"{detail}") from None
             raise
     except ScannerError as exc:
-        # Keep what it printed for debugging, capped; it was not parseable anyway.
-        _keep_unparsed(stdout_path, raw_dir / f"{job.name}.out")
-        return outcome(RunStatus.FAILED, one_line(exc.reason, 400), version, tested,
+        # What it printed is not kept: output that did not parse cannot be redacted, and it
+        # may quote the scanned files' secrets. The reason and stderr tail say what failed.
+        return outcome(RunStatus.FAILED, one_line(exc.reason, 340) + "; output not kept, "
+                       f"run {scanner.executable} by hand to see it", version, tested,
                        done.returncode)
     raw_name = f"{job.name}.json"
     doc = scanner.redact(json.loads(data))
-    write_atomic(raw_dir / raw_name, json.dumps(doc, indent=1, sort_keys=True))
-    stdout_path.unlink(missing_ok=True)
+    write_atomic(out_dir / RAW_DIR / raw_name, json.dumps(doc, indent=1, sort_keys=True),
+                 base=out_dir)
     run = ScannerRun(name=job.name, scanner=scanner.name, status=RunStatus.OK,
                      required=job.required, duration_s=time.monotonic() - started,
                      raw_count=parsed.raw_count, raw_output=f"{RAW_DIR}/{raw_name}",
@@ -123,12 +141,13 @@ def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path) -> JobO
     return JobOutcome(run=run, findings=parsed.findings)
 
 
-def _keep_unparsed(src: Path, dest: Path, limit: int = 64 * 1024) -> None:
-    if src.exists():
-        with open(src, "rb") as fh:
-            data = fh.read(limit)
-        write_atomic(dest, data.decode("utf-8", "replace"))
-        src.unlink()
+def publish_raw(staged: Path, out_dir: Path) -> None:
+    """Copy the staged raw/ files into out_dir/raw (never through a planted symlink)."""
+    src = staged / RAW_DIR
+    if not src.is_dir():
+        return
+    for f in sorted(src.iterdir()):
+        write_atomic(out_dir / RAW_DIR / f.name, f.read_bytes(), base=out_dir)
 
 
 def run_all(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext,

@@ -18,12 +18,13 @@ from . import __version__
 from . import fingerprint as fp
 from .advisories import AdvisoryDB, load_dir
 from .errors import ScannerError, UsageError
+from .fsutil import check_output_dir
 from .merge import Merge, dedup
 from .model import Category, RunStatus, ScannerRun, ScanResult, sort_findings
 from .osv_server import OsvServer
 from .policy.model import Policy
 from .policy.schema import with_scanner_options
-from .runner import run_all
+from .runner import publish_raw, run_all
 from .scanners import SCANNERS
 from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
 
@@ -105,6 +106,7 @@ def scan(policy: Policy, opts: ScanOptions,
     root = opts.root.resolve()
     if not root.is_dir():
         raise UsageError(f"{opts.root}: not a directory")
+    check_output_dir(opts.output_dir, root)
     started = now or datetime.datetime.now(datetime.timezone.utc)
     # Relative paths in a policy file are relative to that file, like any config file.
     base = Path(policy.source).parent if not policy.source.startswith("preset:") else root
@@ -117,14 +119,21 @@ def scan(policy: Policy, opts: ScanOptions,
         policy = with_scanner_options(policy, "trivy",
                                       {"cache_dir": str((base / cache_dir).resolve())})
     images = tuple(dict.fromkeys((*opts.images, *(t.image for t in policy.targets if t.image))))
-    with tempfile.TemporaryDirectory(prefix="posture-gate-") as work, \
+    # The one temp dir of the scan (mode 0700, under $TMPDIR): scanner stdout, caches and
+    # pins live here and go with it, also when SIGTERM/SIGINT unwinds through this block.
+    with tempfile.TemporaryDirectory(prefix="posture-gate-", ignore_cleanup_errors=True) \
+            as work, \
             _advisory_service(advisories) as (db, osv_url):
         ctx = ScanContext(root=root, work_dir=Path(work), osv_url=osv_url, advisories=db,
                           images=images, source=fp.SourceLines(root),
                           exclude_dirs=_inside(root, opts.output_dir),
                           honor_repo_config=frozenset(policy.honor_repo_config))
         jobs, failed = plan(policy, ctx, opts.only)
-        outcomes = run_all(jobs, ctx, opts.output_dir)
+        # Raw outputs are staged in the temp dir and published only when every job is done:
+        # an interrupted run leaves the previous run's raw/ as it was.
+        staged = Path(work) / "staged"
+        outcomes = run_all(jobs, ctx, staged)
+        publish_raw(staged, opts.output_dir)
     runs = [*failed, *(replace(o.run, categories=_values(s.job_categories(j)))
                        for (s, j), o in zip(jobs, outcomes))]
     if db is not None:

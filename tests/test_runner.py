@@ -1,14 +1,25 @@
-"""Runner helpers: where scanner versions come from."""
+"""Runner: where scanner versions come from, where scanner output goes and what is kept."""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
-from posture_gate.runner import installed_version, scanner_version
+from posture_gate.fsutil import UMASK
+from posture_gate.model import RunStatus
+from posture_gate.runner import (
+    SCANNER_TMP_DIR,
+    STDOUT_DIR,
+    installed_version,
+    publish_raw,
+    run_job,
+    scanner_version,
+)
 from posture_gate.scanners import SCANNERS
+from posture_gate.scanners.base import Job, ScanContext
 from tests.conftest import SAMPLES, bin_dir
 
 
@@ -47,3 +58,68 @@ def test_a_fake_on_path_is_asked_not_trusted_from_disk(tmp_path: Path,
     monkeypatch.setenv("PATH", str(fake.parent))
     assert installed_version("bandit", "bandit") is None
     assert scanner_version(SCANNERS["bandit"]) == "0.0.1"
+
+
+# --- disk hygiene: where scanner output goes, what is kept ---------------------------------
+
+SECRET = "AKIAQYLPMN5HHHFPZAM2"  # a planted AWS access key id
+
+
+def fake_job(tmp: Path, body: str) -> Job:
+    prog = tmp / "fake_bandit.py"
+    prog.write_text(body)
+    return Job(name="bandit", scanner="bandit", argv=(sys.executable, str(prog)), timeout=60)
+
+
+def files_under(d: Path) -> list[Path]:
+    return [p for p in d.rglob("*") if p.is_file() or p.is_symlink()]
+
+
+def test_rejected_output_is_not_kept_anywhere(tmp_path: Path) -> None:
+    """Output that does not parse cannot be redacted: it is never written to the output
+    dir (it was once copied, unredacted, to raw/<job>.out)."""
+    work, out = tmp_path / "work", tmp_path / "out"
+    work.mkdir()
+    job = fake_job(tmp_path, f"print('password = {SECRET} and then garbage')\n")
+    ctx = ScanContext(root=tmp_path, work_dir=work)
+    outcome = run_job(SCANNERS["bandit"], job, ctx, out)
+    assert outcome.run.status == RunStatus.FAILED
+    assert "output not kept, run bandit by hand" in (outcome.run.reason or "")
+    assert SECRET not in (outcome.run.reason or "")
+    assert files_under(out) == []
+    assert files_under(work / STDOUT_DIR) == []  # the stdout file went too
+
+
+def test_scanner_stdout_lives_in_a_private_dir_of_the_scan(tmp_path: Path) -> None:
+    work, out = tmp_path / "work", tmp_path / "out"
+    work.mkdir()
+    # The fake reports, on stderr, the files in the stdout dir beside its $TMPDIR and modes.
+    job = fake_job(tmp_path, "import os, sys\n"
+                   "d = os.path.join(os.path.dirname(os.environ['TMPDIR']), 'stdout')\n"
+                   "sys.stderr.write(' '.join([os.environ['TMPDIR'], oct(os.stat(d).st_mode),"
+                   " *os.listdir(d)]))\nsys.exit(7)\n")
+    outcome = run_job(SCANNERS["bandit"], job, ScanContext(root=tmp_path, work_dir=work), out)
+    scanner_tmp, mode, *files = (outcome.run.reason or "").split("code 7: ", 1)[1] \
+        .split(";")[0].split()
+    assert Path(scanner_tmp) == work / SCANNER_TMP_DIR
+    assert int(mode, 8) & 0o777 == 0o700 and files == ["bandit.stdout"]
+    assert files_under(work / STDOUT_DIR) == []
+    assert not out.exists()
+
+
+def test_accepted_raw_output_replaces_a_planted_raw_symlink(tmp_path: Path) -> None:
+    work, out, elsewhere = tmp_path / "work", tmp_path / "out", tmp_path / "elsewhere"
+    for d in (work, out, elsewhere):
+        d.mkdir()
+    (out / "raw").symlink_to(elsewhere)
+    sample = SAMPLES / "bandit.json"
+    job = fake_job(tmp_path, f"import sys\nsys.stdout.write(open({str(sample)!r}).read())\n"
+                   "sys.exit(1)\n")
+    staged = work / "staged"
+    outcome = run_job(SCANNERS["bandit"], job, ScanContext(root=tmp_path, work_dir=work),
+                      staged)
+    assert outcome.run.status == RunStatus.OK, outcome.run.reason
+    publish_raw(staged, out)
+    assert not (out / "raw").is_symlink() and (out / "raw" / "bandit.json").is_file()
+    assert list(elsewhere.iterdir()) == []
+    assert (out / "raw" / "bandit.json").stat().st_mode & 0o777 == 0o666 & ~UMASK

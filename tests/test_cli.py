@@ -1,0 +1,134 @@
+"""The one error boundary of every command: unexpected exceptions are exit 2 with one line
+(`posture-gate: internal error: ...`) and the traceback in <output-dir>/error.log.
+
+Fault injection: a function the command calls is replaced by one that raises.
+"""
+
+from __future__ import annotations
+
+import signal
+import tempfile
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from posture_gate import cli, history, hooks, init, proc
+from posture_gate import scan as scan_mod
+
+INTERNAL = "posture-gate: internal error: RuntimeError: boom"
+
+
+def boom(*_args: object, **_kwargs: object) -> None:
+    raise RuntimeError("boom\n\x1b[31mred\x1b[0m second line")
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli.main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def assert_internal(code: int, err: str) -> None:
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith(INTERNAL), err
+    assert "\x1b" not in err and "Traceback" not in err
+    assert "second line" in err  # the message, cleaned to one line
+
+
+def test_scan_internal_error_writes_the_traceback_to_error_log(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "scan", boom)
+    out = tmp_path / "out"
+    out.mkdir()
+    code, _, err = invoke("scan", str(tmp_path), "-o", str(out))
+    assert_internal(code, err)
+    assert f"(traceback in {out / 'error.log'})" in err
+    log = (out / "error.log").read_text()
+    assert "Traceback (most recent call last)" in log and "RuntimeError: boom" in log
+
+
+@pytest.mark.parametrize("argv, target, name", [
+    (("doctor",), proc, "which"),
+    (("history", "show", "--history", "h.db"), history, "show_text"),
+    (("init", "--dir", "."), init, "plan_files"),
+    (("pre-commit", "a.py"), hooks, "run_hook"),
+    (("policy", "validate", "default"), cli.policy_schema, "check"),
+])
+def test_every_command_turns_an_unexpected_exception_into_exit_2(
+        argv: tuple[str, ...], target: object, name: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(target, name, boom)
+    code, _, err = invoke(*argv)
+    assert_internal(code, err)
+    # no output dir: the traceback went to a temp file named in the line
+    log = Path(err.rsplit("(traceback in ", 1)[1].rstrip(")\n"))
+    assert log.parent == tmp_path and "RuntimeError: boom" in log.read_text()
+
+
+def test_pre_commit_with_output_dir_keeps_the_traceback_there(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(hooks, "run_hook", boom)
+    (tmp_path / "o").mkdir()
+    code, _, err = invoke("pre-commit", "-o", "o", "a.py")
+    assert_internal(code, err)
+    assert (tmp_path / "o" / "error.log").is_file()
+
+
+def test_error_log_is_not_written_through_a_symlinked_output_dir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "scan", boom)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "out").symlink_to(elsewhere)
+    code, _, err = invoke("scan", str(tmp_path), "-o", str(tmp_path / "out"))
+    assert_internal(code, err)
+    assert list(elsewhere.iterdir()) == []
+    assert len(list((tmp_path / "tmp").iterdir())) == 1
+
+
+def test_known_errors_keep_their_one_line_form(tmp_path: Path) -> None:
+    code, _, err = invoke("gate", str(tmp_path / "missing.json"))
+    assert code == 2
+    assert err == f"posture-gate: error: {tmp_path / 'missing.json'}: findings file not found\n"
+
+
+def test_click_usage_errors_are_left_to_click() -> None:
+    code, _, err = invoke("scan", "--no-such-flag")
+    assert code == 2 and "No such option" in err and "internal error" not in err
+
+
+def test_keyboard_interrupt_is_exit_130_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupt(*_a: object, **_k: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(proc, "which", interrupt)
+    code, _, err = invoke("doctor")
+    assert code == 130
+    assert err == "posture-gate: interrupted by SIGINT; scanners stopped\n"
+
+
+def test_signal_handlers_are_restored_after_a_command(tmp_path: Path) -> None:
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    invoke("gate", str(tmp_path / "missing.json"))
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+
+
+def test_a_new_command_gets_the_boundary_without_asking(monkeypatch: pytest.MonkeyPatch) -> None:
+    @click.command("crash")
+    def crash() -> None:
+        raise KeyError("x")
+
+    monkeypatch.setitem(cli.main.commands, "crash", crash)
+    code, _, err = invoke("crash")
+    assert code == 2 and err.startswith("posture-gate: internal error: KeyError: 'x'")
+
+
+def test_scan_is_not_imported_lazily() -> None:
+    # The boundary test above replaces cli.scan; it must be the function scan_cmd calls.
+    assert cli.scan is scan_mod.scan
