@@ -55,3 +55,19 @@ def data_freshness(run: ScanResult) -> list[str]:
                 suffix = f" ({age} days before this scan)" if age is not None else ""
                 lines.append(f"{s.name}: {label} {one_line(stamp, 40)}{suffix}")
     return lines
+
+
+def policy_lines(run: ScanResult) -> list[str]:
+    """Who decided the verdict: the trusted policy, and what the tree's own one changed."""
+    t = run.policy_trust
+    if t is None:
+        return []
+    if t.trusted is None:
+        return [f"policy: {one_line(t.local or run.policy, 120)} from the scanned tree, not "
+                "trusted (no --policy-ref or --policy was given)"]
+    lines = [f"policy: trusted {one_line(t.trusted, 120)}"]
+    if t.local:
+        changed = "; ".join(t.tightened) if t.tightened else "no change"
+        lines.append(f"repository-local {one_line(t.local, 120)} tightened it: "
+                     f"{one_line(changed, 300)}")
+    return lines

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..model import Category, RunStatus, ScanResult, Severity
 from ..policy.evaluate import Verdict, totals
 from ..textutil import one_line
-from .base import data_freshness
+from .base import data_freshness, policy_lines
 
 _SEV = Severity.ordered()
 
@@ -33,6 +33,7 @@ class ConsoleReporter:
         if suppressed:
             out.append(f"({suppressed} suppressed finding(s) not counted)")
         out.append("")
+        out += policy_lines(run)
         out.append("scanners:")
         for s in run.scanners:
             state = s.status.value if s.status is RunStatus.OK or s.required else \

@@ -14,7 +14,7 @@ import re
 from ..history import history_markdown
 from ..model import Category, Finding, RunStatus, ScanResult, Severity, sort_findings
 from ..policy.evaluate import GateResult, Verdict, totals
-from .base import data_freshness
+from .base import data_freshness, policy_lines
 
 MAX_FINDINGS = 20
 _SEV = Severity.ordered()
@@ -121,6 +121,7 @@ class MarkdownReporter:
         out.append(f"Policy {md(run.policy, 120)}"
                    + (f", commit {md(run.commit[:12], 12)}" if run.commit else "")
                    + f", {md(run.started_at, 40)}.")
+        out += [f"{md(line[0].upper() + line[1:], 300)}." for line in policy_lines(run)]
         out += [f"Data: {md(line, 200)}." for line in data_freshness(run)]
         out.append("")
 
