@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -160,7 +159,6 @@ def _check_split(files: dict[str, str], total: int, results_per_run: int,
 
 
 def test_30000_findings_split_under_github_limits() -> None:
-    started = time.monotonic()
     run = scan_result(fs=_many(30_000))
     verdict = verdict_for(run, gates=())
     files = SarifReporter().files(run, verdict)
@@ -182,7 +180,6 @@ def test_30000_findings_split_under_github_limits() -> None:
     for doc in docs:
         assert sarif_errors({**doc, "runs": [{**r, "results": r["results"][:100]}
                                              for r in doc["runs"]]}) == []
-    assert time.monotonic() - started < 30
 
 
 def test_gzip_budget_splits_files() -> None:
