@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -319,7 +319,7 @@ def read(root: Path, *, requirements: Sequence[str] = (), project: str | None = 
         return reader.result()
     base = reader.root / project if project else reader.root
     reqs = [] if project else sorted(
-        p.name for p in base.glob("requirements*.txt") if p.is_file() or p.is_symlink())
+        p.name for p in base.glob("requirements*.txt") if _present(p))
     locks = lock_files(base)
     for rel in reqs:
         reader.requirements(rel)
@@ -327,7 +327,7 @@ def read(root: Path, *, requirements: Sequence[str] = (), project: str | None = 
         reader.lock(lock.relative_to(reader.root).as_posix())
     if not reqs and not locks:
         pyproject = base / "pyproject.toml"
-        if not (pyproject.is_file() or pyproject.is_symlink()):
+        if not _present(pyproject):
             where = f"{project}/" if project else ""
             raise LockError(f"nothing to audit: no requirements*.txt, lock file or "
                             f"pyproject.toml in {where or 'the scanned directory'}")
@@ -336,10 +336,15 @@ def read(root: Path, *, requirements: Sequence[str] = (), project: str | None = 
 
 
 def lock_files(directory: Path) -> list[Path]:
-    """The lock files present in `directory` (symlinks included: reading them checks them)."""
+    """The lock files present in `directory`."""
     names = [*LOCK_NAMES, *sorted(p.name for p in directory.glob("pylock.*.toml"))]
-    return [directory / n for n in names
-            if (directory / n).is_file() or (directory / n).is_symlink()]
+    return [directory / n for n in names if _present(directory / n)]
+
+
+def _present(path: Path) -> bool:
+    """Anything but a directory: a symlink, a FIFO or a device is refused when read, never
+    skipped in silence."""
+    return path.is_symlink() or (path.exists() and not path.is_dir())
 
 
 def check_includes(root: Path, requirements: Iterable[str]) -> None:
@@ -408,7 +413,7 @@ def _find(lines: Sequence[str], pattern: str, *, quoted: bool = False, start: in
     return max(start, 1)
 
 
-def _table_lines(text: str, key: str, count: int) -> Any:
+def _table_lines(text: str, key: str, count: int) -> Callable[[int, str], int]:
     """A function (index, name) -> the line of that `[[key]]` entry's `version =` (else its
     `name =`, else its header): where the pin is written."""
     lines = text.splitlines()
