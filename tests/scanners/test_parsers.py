@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from posture_gate.errors import ScannerOutputError
+from posture_gate.errors import ScannerError, ScannerOutputError
 from posture_gate.model import Category, Confidence, Severity
 from posture_gate.scanners import SCANNERS
 from posture_gate.scanners.base import Job, ScanContext
@@ -24,9 +24,14 @@ def job(name: str, **meta: object) -> Job:
     return Job(name=name, scanner=name, argv=(name,), meta=meta)
 
 
+# the exit code each sample was produced with (tests/data/samples/SOURCE.md)
+SAMPLE_EXIT = {"bandit.json": 1, "pip-audit.json": 1, "pip-audit-skip.json": 1}
+
+
 def parse(name: str, sample: str, tmp_path: Path, **meta: object):  # type: ignore[no-untyped-def]
     data = (SAMPLES / sample).read_bytes()
-    return SCANNERS[name].parse(data, job(name, **meta), ctx(tmp_path), "1.0")
+    return SCANNERS[name].parse(data, job(name, **meta), ctx(tmp_path), "1.0",
+                                exit_code=SAMPLE_EXIT.get(sample, 0))
 
 
 def test_every_registered_scanner_has_the_interface() -> None:
@@ -106,9 +111,14 @@ def test_pip_audit_sample(tmp_path: Path) -> None:
     assert f.severity is Severity.UNKNOWN  # no advisory records given: honest unknown
 
 
-def test_pip_audit_skipped_dependency_is_a_warning(tmp_path: Path) -> None:
-    parsed = parse("pip-audit", "pip-audit-skip.json", tmp_path, requirements=[])
-    assert any("not audited: foo" in w for w in parsed.warnings)
+def test_pip_audit_skipped_dependency_fails_unless_accepted(tmp_path: Path) -> None:
+    # A package pip-audit could not audit is a scanner error (issue 11), unless the policy
+    # accepts it by name; then it is a warning.
+    with pytest.raises(ScannerError, match=r"1 package\(s\) could not be audited: foo \(URL"):
+        parse("pip-audit", "pip-audit-skip.json", tmp_path, requirements=[])
+    parsed = parse("pip-audit", "pip-audit-skip.json", tmp_path, requirements=[],
+                   allow_unaudited=["foo"])
+    assert any("not audited, accepted by allow_unaudited: foo" in w for w in parsed.warnings)
 
 
 def test_trivy_misconfig_and_secret_sample(tmp_path: Path) -> None:
