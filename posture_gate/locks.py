@@ -8,6 +8,9 @@ Which files: the given requirements files (following `-r`/`-c` includes), else t
 `requirements*.txt` and lock files (`poetry.lock`, `uv.lock`, `Pipfile.lock`, `pdm.lock`,
 `pylock.toml`, `pylock.*.toml`); `pyproject.toml` only when there is neither, because a lock
 pins what the ranges of a pyproject leave open.
+
+Environment markers are not evaluated: a package pinned for another platform or Python is
+still the project's dependency, and is audited (a lock forked on markers yields every version).
 """
 
 from __future__ import annotations
@@ -125,7 +128,8 @@ class _Reader:
 
     def _unaudited(self, name: str, reason: str, path: str, line: int) -> None:
         self.unaudited.append(Unpinned(name=canonicalize_name(name) if _NAME.match(name)
-                                       else name[:80], reason=reason, path=path, line=line))
+                                       else printable(name[:80]), reason=printable(reason),
+                                       path=path, line=line))
 
     # -- requirements files ----------------------------------------------------------------
 
@@ -355,6 +359,12 @@ def check_includes(root: Path, requirements: Iterable[str]) -> None:
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+def printable(text: str) -> str:
+    """Text from the tree as it may appear in a message: no control characters (a terminal
+    escape in a file or package name must not reach the console)."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
 
 _INCLUDE = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|(?<=^-r)|(?<=^-c))"
                       r"(\S+)$")

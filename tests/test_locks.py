@@ -288,3 +288,12 @@ def test_explicit_requirements_and_project(tmp_path: Path) -> None:
     assert locks.read(root, project="svc").files == ("svc/uv.lock",)
     with pytest.raises(LockError, match="leaves the scanned tree"):
         locks.read(root, requirements=["/etc/passwd"])
+
+
+def test_names_from_the_tree_reach_messages_without_control_characters(tmp_path: Path) -> None:
+    (tmp_path / "poetry.lock").write_text(
+        '[[package]]\nname = "evil\\u001b[2J"\nversion = "1.0"\n\n[package.source]\n'
+        'type = "svn\\u001b]0;x\\u0007"\nurl = "https://example.invalid/x"\n')
+    found = locks.read(tmp_path)
+    assert [(u.name, u.reason) for u in found.unaudited] == [
+        ("evil?[2J", "svn?]0;x? source in poetry.lock")]

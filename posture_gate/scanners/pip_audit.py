@@ -58,7 +58,10 @@ def requirement_lines(root: Path, files: list[str]) -> dict[str, tuple[str, int]
     found: dict[str, tuple[str, int]] = {}
     for rel in files:
         try:
-            text = (root / rel).read_text(encoding="utf-8", errors="replace")
+            path = (root / rel).resolve()
+            if not path.is_relative_to(root.resolve()) or not path.is_file():
+                continue  # only ever the tree's own regular files
+            text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
         toml = rel.endswith(".toml")
@@ -132,7 +135,7 @@ class PipAudit:
             else:
                 argv += self._pinned(ctx, reqs, project, meta)
         except locks.LockError as exc:
-            raise ScannerError(self.name, str(exc)) from None
+            raise ScannerError(self.name, locks.printable(str(exc))) from None
         osv_url = ctx.osv_url or opts.get("osv_url")
         if osv_url:
             argv += ["-s", "osv", "--osv-url", str(osv_url)]

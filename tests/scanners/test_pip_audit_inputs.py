@@ -197,6 +197,14 @@ def test_plan_refuses_an_escaping_include_even_when_pip_resolves(tmp_path: Path)
             PA.plan(settings(**opts), ScanContext(root=tmp_path, work_dir=tmp_path))
 
 
+def test_a_file_name_from_the_tree_reaches_the_message_without_control_characters(
+        tmp_path: Path) -> None:
+    (tmp_path / "requirements-\x1b[2J.txt").write_text("requests>=2\n")
+    with pytest.raises(ScannerError) as exc:
+        PA.plan(settings(), ScanContext(root=tmp_path, work_dir=tmp_path))
+    assert exc.value.reason.startswith("requirements-?[2J.txt:1: 'requests>=2' is not pinned")
+
+
 def test_plan_with_only_unaudited_packages(tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text("mylib @ https://example.invalid/mylib.tgz\n")
     ctx = ScanContext(root=tmp_path, work_dir=tmp_path)
