@@ -448,7 +448,8 @@ def _table_lines(text: str, key: str, count: int) -> Callable[[int, str], int]:
 
 
 def _source_kind(lock: str, pkg: Mapping[str, Any], where: str) -> str:
-    """'registry' (audit it), 'local' (the project's own code) or what it is (not audited)."""
+    """'registry' (audit it), 'local' (a source directory: the project's own code) or what it
+    is (git, URL, archive...: not audited, since no advisory database knows that artifact)."""
     if lock == "poetry.lock":
         source = pkg.get("source")
         if source is None:
@@ -456,27 +457,35 @@ def _source_kind(lock: str, pkg: Mapping[str, Any], where: str) -> str:
         kind = source.get("type") if isinstance(source, dict) else None
         if not isinstance(kind, str):
             raise LockError(f"{where}: source.type is not a string")
-        return {"legacy": "registry", "directory": "local", "file": "local"}.get(kind, kind)
+        return {"legacy": "registry", "directory": "local"}.get(kind, kind)
     if lock == "uv.lock":
         source = pkg.get("source")
         if not isinstance(source, dict):
             raise LockError(f"{where}: source is not a table")
         if "registry" in source:
             return "registry"
-        if {"editable", "virtual", "directory", "path"} & set(source):
+        if {"editable", "virtual", "directory"} & set(source) or (
+                "path" in source and not _archive(source["path"])):
             return "local"
         return next(iter(source), "unknown")
     if lock == "pdm.lock":
         if "git" in pkg or "url" in pkg:
             return "git" if "git" in pkg else "URL"
-        return "local" if "path" in pkg or pkg.get("editable") else "registry"
+        if "path" in pkg:
+            return "archive" if _archive(pkg["path"]) else "local"
+        return "local" if pkg.get("editable") else "registry"
     # pylock.toml (PEP 751): exactly one of vcs, directory, archive, or sdist/wheels (an index)
     if "vcs" in pkg:
         return "VCS"
     if "directory" in pkg:
         return "local"
     if "archive" in pkg:
-        archive = pkg["archive"]
-        return "local" if isinstance(archive, dict) and "path" in archive and \
-            "url" not in archive else "archive"
+        return "archive"
     return "registry"
+
+
+def _archive(path: object) -> bool:
+    """A built artifact (someone's package, not the project's own code): not audited by
+    name, since nothing says it is the registry's package of that name."""
+    return not isinstance(path, str) or path.endswith(
+        (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar"))

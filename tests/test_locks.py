@@ -297,3 +297,36 @@ def test_names_from_the_tree_reach_messages_without_control_characters(tmp_path:
     found = locks.read(tmp_path)
     assert [(u.name, u.reason) for u in found.unaudited] == [
         ("evil?[2J", "svn?]0;x? source in poetry.lock")]
+
+
+@pytest.mark.parametrize("lock, entry, kind", [
+    ("poetry.lock", '[package.source]\ntype = "file"\nurl = "vendor/x-1.0.whl"\n', "file"),
+    ("poetry.lock", '[package.source]\ntype = "url"\nurl = "https://e.invalid/x.whl"\n', "url"),
+    ("uv.lock", 'source = { path = "vendor/x-1.0-py3-none-any.whl" }\n', "path"),
+    ("uv.lock", 'source = { url = "https://e.invalid/x-1.0.tar.gz" }\n', "url"),
+    ("pdm.lock", 'path = "vendor/x-1.0.tar.gz"\n', "archive"),
+    ("pylock.toml", 'archive = {path = "vendor/x-1.0.whl", hashes = {sha256 = "00"}}\n',
+     "archive"),
+])
+def test_archives_are_not_audited_by_name(tmp_path: Path, lock: str, entry: str,
+                                          kind: str) -> None:
+    key = "packages" if lock == "pylock.toml" else "package"
+    (tmp_path / lock).write_text(f'[[{key}]]\nname = "x"\nversion = "1.0"\n{entry}')
+    found = locks.read(tmp_path)
+    assert found.pins == ()
+    assert [(u.name, u.reason) for u in found.unaudited] == [("x", f"{kind} source in {lock}")]
+
+
+@pytest.mark.parametrize("lock, entry", [
+    ("poetry.lock", '[package.source]\ntype = "directory"\nurl = "libs/x"\n'),
+    ("uv.lock", 'source = { directory = "libs/x" }\n'),
+    ("uv.lock", 'source = { path = "libs/x" }\n'),
+    ("pdm.lock", 'path = "libs/x"\n'),
+    ("pylock.toml", 'directory = {path = "libs/x"}\n'),
+])
+def test_source_directories_are_the_projects_own_code(tmp_path: Path, lock: str,
+                                                       entry: str) -> None:
+    key = "packages" if lock == "pylock.toml" else "package"
+    (tmp_path / lock).write_text(f'[[{key}]]\nname = "x"\nversion = "1.0"\n{entry}')
+    found = locks.read(tmp_path)
+    assert found.pins == () and found.unaudited == ()

@@ -303,6 +303,9 @@ def _check_coverage(audited: list[_Audited], skipped: list[tuple[str, str]],
                     handed: Mapping[tuple[str, str], locks.Pin], scanner: str) -> None:
     """Every pin handed over has a result, and nothing else does."""
     got = {(n, v) for n, v, _ in audited}
+    if len(got) != len(audited):
+        twice = next(k for k in got if sum((n, v) == k for n, v, _ in audited) > 1)
+        raise shape_error(scanner, f"two results for {twice[0]} {twice[1]}")
     extra = sorted(got - set(handed))
     if extra:
         raise shape_error(scanner, f"a result for {extra[0][0]} {extra[0][1]}, which it was "

@@ -126,6 +126,13 @@ def test_a_result_it_was_not_asked_about_fails(tmp_path: Path) -> None:
         parse(sample(), tmp_path, pins=sample_pins()[:1])
 
 
+def test_a_package_reported_twice_fails(tmp_path: Path) -> None:
+    doc = sample()
+    doc["dependencies"].append(doc["dependencies"][0])
+    with pytest.raises(ScannerOutputError, match=r"two results for pyyaml 5\.1"):
+        parse(doc, tmp_path, pins=sample_pins())
+
+
 def skipped_doc(names: list[str]) -> dict[str, Any]:
     return {"dependencies": [
         {"name": n, "skip_reason": f"Dependency not found on PyPI and could not be audited: "
