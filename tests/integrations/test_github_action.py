@@ -8,14 +8,27 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import PLANTED_TOKEN
-from .conftest import act, client_env, copy_source, example_project, git_commit_all
+from ..conftest import PLANTED_TOKEN, REPO
+from .conftest import (
+    CLEAN_APP,
+    act,
+    client_env,
+    copy_source,
+    example_project,
+    git_commit_all,
+    run,
+)
 
 # act in host mode starts from an empty workspace and cannot fetch remote actions: the
-# first step copies the checkout ($SRC), the action is used as `./`.
+# first step copies the checkout ($SRC, .git and its `origin` remote included), the action
+# is used as `./`.
 WORKFLOW = """\
 name: gate-example
-on: push
+on:
+  push:
+  pull_request:
+  schedule:
+    - cron: "23 3 * * *"
 permissions: {}
 jobs:
   gate:
@@ -43,14 +56,15 @@ jobs:
         run: |
           python3 -c 'import json, os, sys; json.dump({k: os.environ[k] for k in sys.argv[2:]},
           open(sys.argv[1], "w"))' "$RESULT_DIR/outputs.json" VERDICT EXIT_CODE TOTALS SARIF
-          cp -r out/reports "$RESULT_DIR/reports"
-          cp history/posture-history.sqlite "$RESULT_DIR/"
+          if [ -d out/reports ]; then cp -r out/reports "$RESULT_DIR/reports"; fi
+          cp history/posture-history.sqlite "$RESULT_DIR/" 2>/dev/null || true
 """
 
 
 @pytest.mark.slow
 def test_action_fails_the_job_and_keeps_reports(tmp_path: Path) -> None:
     repo = example_project(copy_source(tmp_path / "repo"))
+    (repo / "webapp" / "posture-gate.yml").write_text(BASE_POLICY, encoding="utf-8")
     wf = repo / ".github" / "workflows" / "gate.yml"
     wf.parent.mkdir(parents=True)
     wf.write_text(WORKFLOW, encoding="utf-8")
@@ -71,6 +85,8 @@ def test_action_fails_the_job_and_keeps_reports(tmp_path: Path) -> None:
     assert totals["code"]["high"] >= 1
     findings = json.loads((results / "reports" / "findings.json").read_text(encoding="utf-8"))
     assert totals == findings["totals"]
+    # a push is gated by the policy of the commit it pushed
+    assert "HEAD:webapp/posture-gate.yml" in json.dumps(findings["policy"]["trusted"])
     assert outputs["SARIF"] == "out/reports/posture-gate.sarif"
     sarif = json.loads((results / "reports" / "posture-gate.sarif").read_text(encoding="utf-8"))
     assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"]
@@ -84,3 +100,93 @@ def test_action_fails_the_job_and_keeps_reports(tmp_path: Path) -> None:
 
     with sqlite3.connect(results / "posture-history.sqlite") as db:
         assert db.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
+
+
+# The base branch's policy for webapp/ (the default preset, as a file) and a pull request's
+# attempt to loosen it.
+BASE_POLICY = (REPO / "posture_gate" / "policy" / "presets" / "default.yml").read_text(
+    encoding="utf-8")
+STRICT_CODE = "code: {max: {critical: 0, high: 0}}"
+LOOSE_CODE = "code: {max: {critical: 5, high: 50}}"
+LOOSENED = BASE_POLICY.replace(STRICT_CODE, LOOSE_CODE)
+LOOSENED_LINE = BASE_POLICY[:BASE_POLICY.index(STRICT_CODE)].count("\n") + 1
+# A report committed by the pull request, as if an earlier run had passed.
+PLANTED = json.dumps({"verdict": {"status": "pass", "exit_code": 0}, "totals": {},
+                      "started_at": "2099-01-01T00:00:00Z"})
+
+
+def pull_request(tmp: Path, env: dict[str, str], head: dict[str, str]) -> Path:
+    """`upstream` (main: the action, webapp with BASE_POLICY, the advisories, the workflow)
+    and a clone on branch `feature` whose commit adds `head`. The clone lacks origin/main,
+    as a shallow checkout of the pull request would: the action has to fetch it."""
+    upstream = example_project(copy_source(tmp / "upstream"))
+    (upstream / "webapp" / "posture-gate.yml").write_text(BASE_POLICY, encoding="utf-8")
+    wf = upstream / ".github" / "workflows" / "gate.yml"
+    wf.parent.mkdir(parents=True)
+    wf.write_text(WORKFLOW, encoding="utf-8")
+    git_commit_all(upstream, env)
+    clone = tmp / "pr"
+    for argv, cwd in ((["git", "clone", "-q", str(upstream), str(clone)], tmp),
+                      (["git", "checkout", "-q", "-b", "feature"], clone)):
+        assert run(argv, cwd, env).returncode == 0
+    for name, text in head.items():
+        (clone / name).parent.mkdir(parents=True, exist_ok=True)
+        (clone / name).write_text(text, encoding="utf-8")
+    for argv in (["git", "add", "-A"], ["git", "commit", "-q", "--no-verify", "-m", "pr"],
+                 ["git", "remote", "set-head", "origin", "-d"],
+                 ["git", "update-ref", "-d", "refs/remotes/origin/main"]):
+        done = run(argv, clone, env)
+        assert done.returncode == 0, done.stderr
+    return clone
+
+
+def act_pull_request(clone: Path, tmp: Path,
+                     env: dict[str, str]) -> tuple[str, dict[str, str], Path]:
+    """One act run of the pull_request event (base main, head feature): its log, the
+    action's outputs and the directory holding the copied reports."""
+    event = tmp / "event.json"
+    event.write_text(json.dumps({"pull_request": {
+        "number": 7, "base": {"ref": "main"}, "head": {"ref": "feature"}}}), encoding="utf-8")
+    results = tmp / "results"
+    results.mkdir()
+    done = act(clone, env, "pull_request", "-e", str(event),
+               "-W", str(clone / ".github" / "workflows" / "gate.yml"),
+               "--env", f"SRC={clone}", "--env", f"RESULT_DIR={results}",
+               "--env", f"PG_VENV={Path(sys.prefix)}")
+    log = done.stdout + done.stderr
+    assert done.returncode != 0, log[-3000:]            # the job fails either way
+    outputs = json.loads((results / "outputs.json").read_text(encoding="utf-8"))
+    return log, outputs, results
+
+
+@pytest.mark.slow
+def test_pull_request_cannot_loosen_the_base_policy_nor_plant_a_pass(tmp_path: Path) -> None:
+    env = client_env(tmp_path)
+    clone = pull_request(tmp_path, env, {
+        "webapp/posture-gate.yml": LOOSENED,
+        "out/reports/findings.json": PLANTED,
+        "out/reports/posture-gate.sarif": '{"version": "2.1.0", "runs": []}',
+    })
+    log, outputs, results = act_pull_request(clone, tmp_path, env)
+    assert "posture-gate: fetching main for its policy" in log, log[-3000:]
+    # the base branch's policy is trusted; the PR's own may only tighten it: refused
+    assert f"posture-gate.yml:{LOOSENED_LINE}: gates.code.max" in log, log[-3000:]
+    assert outputs["EXIT_CODE"] == "2"
+    assert outputs["VERDICT"] == "error"      # never the planted report's pass
+    assert outputs["TOTALS"] == "{}" and outputs["SARIF"] == ""
+    # the planted reports were removed before the run, not kept as this run's
+    assert not (results / "reports" / "findings.json").exists()
+    assert not (results / "reports" / "posture-gate.sarif").exists()
+
+
+@pytest.mark.slow
+def test_pull_request_is_gated_by_the_base_branch_policy(tmp_path: Path) -> None:
+    env = client_env(tmp_path)
+    clone = pull_request(tmp_path, env, {"webapp/app/extra.py": CLEAN_APP})
+    log, outputs, results = act_pull_request(clone, tmp_path, env)
+    assert "posture-gate: fetching main for its policy" in log, log[-3000:]
+    assert outputs["EXIT_CODE"] == "1" and outputs["VERDICT"] == "fail", log[-3000:]
+    findings = json.loads((results / "reports" / "findings.json").read_text(encoding="utf-8"))
+    assert "origin/main:webapp/posture-gate.yml" in json.dumps(findings["policy"]["trusted"])
+    assert json.loads(outputs["TOTALS"]) == findings["totals"]
+    assert findings["totals"]["secret"]["critical"] == 1

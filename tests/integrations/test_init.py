@@ -83,6 +83,12 @@ def test_init_output_passes_in_every_client(tmp_path: Path, source_repo: tuple[P
     assert done.returncode == 0, done.stderr
     env = client_env(tmp_path, PRE_COMMIT_HOME=str(pre_commit_home))
     git_commit_all(project, env)
+    # a pull request into main: its policy is read from origin/main (here the repo itself)
+    assert run(["git", "remote", "add", "origin", str(project)], project, env).returncode == 0
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 1, "base": {"ref": "main"},
+                                                  "head": {"ref": "feature"}}}),
+                     encoding="utf-8")
     workflow = project / ".github" / "workflows" / "posture-gate.yml"
 
     # linters
@@ -101,11 +107,14 @@ def test_init_output_passes_in_every_client(tmp_path: Path, source_repo: tuple[P
     # gitlab-ci-local: a merge request pipeline
     gl = run([tool("gitlab-ci-local"), "--shell-executor-no-image",
               "--variable", "CI_PIPELINE_SOURCE=merge_request_event",
+              "--variable", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME=main",
               "--variable", "POSTURE_GATE_INSTALL=false",
               "--variable", f"POSTURE_GATE_VENV={Path(tool('posture-gate')).parent.parent}"],
              project, env)
     assert gl.returncode == 0, (gl.stdout + gl.stderr)[-3000:]
     assert "PASS  posture-gate" in gl.stdout
+    assert "fetching main for its policy" in gl.stdout, gl.stdout[-3000:]
+    assert "policy: trusted origin/main:posture-gate.yml" in gl.stdout, gl.stdout[-3000:]
     report = project / ".gitlab-ci-local" / "artifacts" / "posture-gate" / "posture-gate-report"
     assert (report / "gl-sast-report.json").is_file() and (report / "junit.xml").is_file()
 
@@ -114,7 +123,7 @@ def test_init_output_passes_in_every_client(tmp_path: Path, source_repo: tuple[P
     # package registry), upload-sarif replaced by a stub that keeps the file.
     results = tmp_path / "results"
     results.mkdir()
-    done = act(project, env, "pull_request",
+    done = act(project, env, "pull_request", "-e", str(event),
                "--local-repository", f"posture-gate/posture-gate@{sha}={src}",
                "--local-repository",
                f"github/codeql-action@{CODEQL_SHA}={codeql_stub(tmp_path / 'codeql')}",
@@ -124,6 +133,7 @@ def test_init_output_passes_in_every_client(tmp_path: Path, source_repo: tuple[P
     assert "Job succeeded" in log, log[-4000:]
     assert "Summary - ## posture-gate" in log and "PASS" in log
     assert "verdict=pass" in log
+    assert "policy: trusted origin/main:posture-gate.yml" in log, log[-4000:]
     sarif = json.loads((results / "uploaded.sarif").read_text(encoding="utf-8"))
     assert sarif["runs"]
     assert (results / "uploaded.category").read_text(encoding="utf-8") == "posture-gate"
