@@ -81,6 +81,7 @@ def test_action_fails_the_job_and_keeps_reports(tmp_path: Path) -> None:
     assert outputs["VERDICT"] == "fail"
     assert outputs["EXIT_CODE"] == "1"
     totals = json.loads(outputs["TOTALS"])
+    assert totals, log[-6000:]
     assert totals["secret"]["critical"] == 1
     assert totals["code"]["high"] >= 1
     findings = json.loads((results / "reports" / "findings.json").read_text(encoding="utf-8"))
@@ -115,10 +116,12 @@ PLANTED = json.dumps({"verdict": {"status": "pass", "exit_code": 0}, "totals": {
                       "started_at": "2099-01-01T00:00:00Z"})
 
 
-def pull_request(tmp: Path, env: dict[str, str], head: dict[str, str]) -> Path:
+def pull_request(tmp: Path, env: dict[str, str], head: dict[str, str],
+                 links: dict[str, Path] | None = None) -> Path:
     """`upstream` (main: the action, webapp with BASE_POLICY, the advisories, the workflow)
-    and a clone on branch `feature` whose commit adds `head`. The clone lacks origin/main,
-    as a shallow checkout of the pull request would: the action has to fetch it."""
+    and a clone on branch `feature` whose commit adds `head` (files) and `links` (symlinks).
+    The clone lacks origin/main, as a shallow checkout of the pull request would: the
+    action has to fetch it."""
     upstream = example_project(copy_source(tmp / "upstream"))
     (upstream / "webapp" / "posture-gate.yml").write_text(BASE_POLICY, encoding="utf-8")
     wf = upstream / ".github" / "workflows" / "gate.yml"
@@ -132,6 +135,9 @@ def pull_request(tmp: Path, env: dict[str, str], head: dict[str, str]) -> Path:
     for name, text in head.items():
         (clone / name).parent.mkdir(parents=True, exist_ok=True)
         (clone / name).write_text(text, encoding="utf-8")
+    for name, target in (links or {}).items():
+        (clone / name).parent.mkdir(parents=True, exist_ok=True)
+        (clone / name).symlink_to(target)
     for argv in (["git", "add", "-A"], ["git", "commit", "-q", "--no-verify", "-m", "pr"],
                  ["git", "remote", "set-head", "origin", "-d"],
                  ["git", "update-ref", "-d", "refs/remotes/origin/main"]):
@@ -162,11 +168,15 @@ def act_pull_request(clone: Path, tmp: Path,
 @pytest.mark.slow
 def test_pull_request_cannot_loosen_the_base_policy_nor_plant_a_pass(tmp_path: Path) -> None:
     env = client_env(tmp_path)
+    outside = tmp_path / "outside"
+    (outside / "raw").mkdir(parents=True)
+    (outside / "raw" / "keep.json").write_text("{}", encoding="utf-8")
+    (outside / "keep.md").write_text("mine\n", encoding="utf-8")
     clone = pull_request(tmp_path, env, {
         "webapp/posture-gate.yml": LOOSENED,
         "out/reports/findings.json": PLANTED,
         "out/reports/posture-gate.sarif": '{"version": "2.1.0", "runs": []}',
-    })
+    }, links={"out/reports/raw": outside / "raw", "out/reports/summary.md": outside / "keep.md"})
     log, outputs, results = act_pull_request(clone, tmp_path, env)
     assert "posture-gate: fetching main for its policy" in log, log[-3000:]
     # the base branch's policy is trusted; the PR's own may only tighten it: refused
@@ -177,6 +187,23 @@ def test_pull_request_cannot_loosen_the_base_policy_nor_plant_a_pass(tmp_path: P
     # the planted reports were removed before the run, not kept as this run's
     assert not (results / "reports" / "findings.json").exists()
     assert not (results / "reports" / "posture-gate.sarif").exists()
+    # the planted links were removed, never followed
+    assert sorted(p.name for p in (results / "reports").iterdir()) == []
+    assert (outside / "raw" / "keep.json").is_file()
+    assert (outside / "keep.md").read_text(encoding="utf-8") == "mine\n"
+
+
+@pytest.mark.slow
+def test_output_dir_planted_as_a_symlink_is_an_error(tmp_path: Path) -> None:
+    env = client_env(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "findings.json").write_text(PLANTED, encoding="utf-8")
+    clone = pull_request(tmp_path, env, {}, links={"out/reports": outside})
+    log, outputs, _ = act_pull_request(clone, tmp_path, env)
+    assert "a symlink" in log and outputs["EXIT_CODE"] == "2", log[-3000:]
+    assert outputs["VERDICT"] == "error" and outputs["TOTALS"] == "{}"
+    assert (outside / "findings.json").read_text(encoding="utf-8") == PLANTED
 
 
 @pytest.mark.slow
