@@ -164,12 +164,17 @@ class _Reader:
         self.requirements(target, via=where, depth=depth + 1,
                           base=(self.root / path).parent)
 
-    def _url_or_path(self, target: str, path: str, n: int, kind: str) -> None:
-        """A URL / VCS requirement is not audited; a local path is the project's own code."""
-        if "://" in target or target.startswith(("git+", "hg+", "svn+", "bzr+")):
-            name = _EGG.search(target)
-            self._unaudited(name.group(1) if name else target, f"{kind} URL requirement",
-                            path, n)
+    def _url_or_path(self, target: str, path: str, n: int, kind: str,
+                     name: str | None = None) -> None:
+        """A URL / VCS requirement or a built archive is not audited; a local source
+        directory is the project's own code."""
+        vcs = target.startswith(("git+", "hg+", "svn+", "bzr+"))
+        local = target.startswith("file:") or ("://" not in target and not vcs)
+        if local and not _archive(target.split("#", 1)[0]):
+            return
+        egg = _EGG.search(target)
+        self._unaudited(name or (egg.group(1) if egg else target),
+                        f"{kind} {'archive' if local else 'URL'} requirement", path, n)
 
     def _requirement(self, line: str, path: str, n: int) -> None:
         text = _OPTION_TAIL.split(line, maxsplit=1)[0].strip()
@@ -182,8 +187,7 @@ class _Reader:
             msg = str(exc).splitlines()[0]
             raise LockError(f"{path}:{n}: invalid requirement {text[:80]!r}: {msg}") from None
         if req.url:
-            if not req.url.startswith("file:"):
-                self._unaudited(req.name, "URL requirement", path, n)
+            self._url_or_path(req.url, path, n, "direct", req.name)
             return
         pinned = [s.version for s in req.specifier if s.operator in ("==", "===")
                   and "*" not in s.version]

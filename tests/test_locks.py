@@ -268,11 +268,15 @@ def test_url_and_path_requirements(tmp_path: Path) -> None:
         "-e git+https://example.invalid/other.git#egg=other\n"
         "-e .\n"
         "./vendored/pkg\n"
-        "local @ file:///src/local\n")
+        "local @ file:///src/local\n"
+        "./wheels/requests-2.19.1-py3-none-any.whl\n"
+        "built @ file:///wheels/built-1.0.tar.gz\n")
     found = locks.read(tmp_path)
     assert sorted(pins(found)) == [("pyyaml", "5.1")]
     assert [(u.name, u.reason, u.line) for u in found.unaudited] == [
-        ("mylib", "URL requirement", 2), ("other", "editable URL requirement", 3)]
+        ("mylib", "direct URL requirement", 2), ("other", "editable URL requirement", 3),
+        ("./wheels/requests-2.19.1-py3-none-any.whl", "direct archive requirement", 7),
+        ("built", "direct archive requirement", 8)]
 
 
 def test_nothing_to_audit(tmp_path: Path) -> None:
