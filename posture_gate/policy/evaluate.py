@@ -272,6 +272,8 @@ def coverage_errors(policy: Policy, runs: Sequence[ScannerRun]) -> list[str]:
     category whose every covering job failed (optional ones included), cannot be evaluated.
     A category no job was planned for (no image given, say) is not an error."""
     if not any(r.status is RunStatus.OK for r in runs):
+        if any(r.blocks_evaluation for r in runs):
+            return []  # a required scanner failed: that is the error, said once
         ran = ", ".join(f"{r.name} {r.status.value}" for r in runs) or "no scanner was run"
         return [f"no scanner produced a result ({ran}): nothing was evaluated"]
     gated = {c.value for spec in policy.gates for c in (spec.gate.categories or tuple(Category))}

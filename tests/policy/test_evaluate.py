@@ -270,7 +270,7 @@ def test_older_baseline_algorithm_is_migrated_not_all_new(tmp_path: Path) -> Non
 def test_required_scanner_failure_is_error_optional_is_warning(tmp_path: Path) -> None:
     failed = ScannerRun(name="trivy", scanner="trivy", status=RunStatus.TIMEOUT, reason="slow")
     v = verdict(tmp_path, "gates: {code: {max: {any: 0}}}", [], runs=(failed,))
-    assert v.status == "error" and v.exit_code == 2 and v.errors[0] == "trivy: slow"
+    assert v.status == "error" and v.exit_code == 2 and v.errors == ("trivy: slow",)
     opt = ScannerRun(name="trivy", scanner="trivy", status=RunStatus.FAILED, required=False,
                      reason="boom")
     ok = ScannerRun(name="bandit", scanner="bandit", status=RunStatus.OK, categories=("code",))
