@@ -1,23 +1,27 @@
-"""OSV advisory records on disk: loading, version matching and severity.
+"""OSV advisory records: loading through the index cache, version matching and severity.
 
-Used twice: to serve `--advisories DIR` to pip-audit on 127.0.0.1 (osv_server.py)
+Used twice: to serve `--advisories DIR|ZIP` to pip-audit on 127.0.0.1 (osv_server.py)
 and to give pip-audit's findings a severity from the record's CVSS vector, which
 pip-audit itself drops.
+
+Loading reads the source's bytes for its digest (advisory_source.py) and, when the cache
+holds an index for that digest (advisory_index.py), parses nothing else: `get` and `query`
+decode only the records they return. The index is built (every record parsed) on a miss.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from packaging.version import InvalidVersion, Version
 
+from . import advisory_index, advisory_source
+from .advisory_index import Index
 from .errors import UsageError
 from .model import Cvss, Severity
 
@@ -27,75 +31,93 @@ def canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def package_key(ecosystem: str, name: str) -> str:
+    return f"{ecosystem.lower()}:{canonical_name(name)}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class AdvisoryDB:
-    records: Mapping[str, Mapping[str, Any]]  # id -> record
-    by_package: Mapping[str, tuple[str, ...]]  # (ecosystem lower, canonical name) key -> ids
-    newest: str | None  # newest `modified`/`published` timestamp, shown in reports
+    index: Index
+    cached: bool = False  # the index came from the cache (nothing was parsed)
+    _records: dict[str, Mapping[str, Any]] = field(default_factory=dict, init=False,
+                                                   repr=False, compare=False)
+
+    @property
+    def newest(self) -> str | None:
+        """Newest `modified`/`published` timestamp of the records served, shown in reports."""
+        return self.index.newest
+
+    @property
+    def digest(self) -> str:
+        """The source's content digest: equal digests, equal answers."""
+        return self.index.digest
+
+    def ids(self) -> tuple[str, ...]:
+        return tuple(self.index.spans)
+
+    def raw(self, vuln_id: str) -> bytes | None:
+        """The record as JSON bytes, as the index holds it."""
+        span = self.index.spans.get(vuln_id)
+        return None if span is None else self.index.body[span[0]:span[0] + span[1]]
 
     def get(self, vuln_id: str) -> Mapping[str, Any] | None:
-        return self.records.get(vuln_id)
+        record = self._records.get(vuln_id)
+        if record is None:
+            blob = self.raw(vuln_id)
+            if blob is None:
+                return None
+            record = self._records.setdefault(vuln_id, json.loads(blob))
+        return record
+
+    def matching_ids(self, ecosystem: str, name: str, version: str) -> list[str]:
+        return [i for i in self.index.by_package.get(package_key(ecosystem, name), ())
+                if affects(self.get(i) or {}, ecosystem, name, version)]
 
     def query(self, ecosystem: str, name: str, version: str) -> list[Mapping[str, Any]]:
-        key = f"{ecosystem.lower()}:{canonical_name(name)}"
-        return [self.records[i] for i in self.by_package.get(key, ())
-                if affects(self.records[i], ecosystem, name, version)]
+        return [r for i in self.matching_ids(ecosystem, name, version)
+                if (r := self.get(i)) is not None]
 
 
-def load_dir(directory: Path) -> AdvisoryDB:
-    """Every *.json / *.yaml / *.yml OSV record below `directory`; withdrawn ones skipped."""
-    if not directory.is_dir():
-        raise UsageError(f"{directory}: advisories directory not found")
+def load(source: Path, *, cache_dir: Path | None = None) -> AdvisoryDB:
+    """The OSV records of a directory (*.json/*.yaml/*.yml below it) or an OSV zip export,
+    withdrawn ones skipped. With `cache_dir`, the index is read from / written to it."""
+    snapshot = advisory_source.read(source)
+    if cache_dir is not None and (index := advisory_index.fetch(cache_dir, snapshot.digest)):
+        return AdvisoryDB(index=index, cached=True)
+    index = build(snapshot)
+    if cache_dir is not None:
+        advisory_index.store(cache_dir, index)
+    return AdvisoryDB(index=index)
+
+
+def build(snapshot: advisory_source.Snapshot) -> Index:
     records: dict[str, Mapping[str, Any]] = {}
     by_package: dict[str, list[str]] = {}
     newest: str | None = None
-    for path in sorted(directory.rglob("*")):
-        if path.suffix not in (".json", ".yaml", ".yml") or not path.is_file():
-            continue
-        try:
-            text = path.read_text(encoding="utf-8")
-            doc = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (OSError, ValueError, yaml.YAMLError) as exc:
-            line = getattr(getattr(exc, "problem_mark", None), "line", None)
-            where = f":{line + 1}" if line is not None else ""
-            raise UsageError(f"{path}{where}: not a readable OSV record ({type(exc).__name__})") \
-                from None
-        doc = _jsonable(doc)
-        if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):
-            continue  # READMEs, notices and other data files are not records
+    for doc in advisory_source.parse(snapshot):
         if doc.get("withdrawn"):
             continue
         records[doc["id"]] = doc
         for stamp in (doc.get("modified"), doc.get("published")):
             if isinstance(stamp, str) and (newest is None or stamp > newest):
                 newest = stamp
-        for aff in doc.get("affected") or []:
-            pkg = aff.get("package") or {}
-            if isinstance(pkg.get("name"), str):
-                key = f"{str(pkg.get('ecosystem', '')).lower()}:{canonical_name(pkg['name'])}"
+        for aff in _dicts(doc.get("affected")):
+            pkg = aff.get("package")
+            if isinstance(pkg, dict) and isinstance(pkg.get("name"), str):
+                key = package_key(str(pkg.get("ecosystem", "")), pkg["name"])
                 by_package.setdefault(key, []).append(doc["id"])
     if not records:
         # An empty mirror would make every package look clean.
-        raise UsageError(f"{directory}: no OSV advisory records found (.json/.yaml with an "
-                         "'id'); an empty advisory directory would audit nothing")
-    return AdvisoryDB(records=records,
-                      by_package={k: tuple(dict.fromkeys(v)) for k, v in by_package.items()},
-                      newest=newest)
+        raise UsageError(f"{snapshot.source}: no OSV advisory records found (.json/.yaml "
+                         "with an 'id'); an empty advisory directory would audit nothing")
+    return advisory_index.pack(
+        digest=snapshot.digest, newest=newest, records=records,
+        by_package={k: tuple(dict.fromkeys(v)) for k, v in by_package.items()})
 
 
-def _jsonable(value: Any) -> Any:
-    """YAML turns unquoted timestamps into datetimes; OSV (and pip-audit) want RFC 3339."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, datetime.date):
-        return value.isoformat() + "T00:00:00Z"
-    return value
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    """The mappings of a list field; a hostile record's other shapes are ignored."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _version(text: str) -> Version | None:
@@ -129,8 +151,10 @@ def _in_range(events: Iterable[Mapping[str, Any]], v: Version) -> bool:
 
 def affects(record: Mapping[str, Any], ecosystem: str, name: str, version: str) -> bool:
     v = _version(version)
-    for aff in record.get("affected") or []:
-        pkg = aff.get("package") or {}
+    for aff in _dicts(record.get("affected")):
+        pkg = aff.get("package")
+        if not isinstance(pkg, dict):
+            continue
         if str(pkg.get("ecosystem", "")).lower() != ecosystem.lower():
             continue
         if canonical_name(str(pkg.get("name", ""))) != canonical_name(name):
@@ -139,8 +163,9 @@ def affects(record: Mapping[str, Any], ecosystem: str, name: str, version: str) 
             return True
         if v is None:
             continue
-        for rng in aff.get("ranges") or []:
-            if rng.get("type") in ("ECOSYSTEM", "SEMVER") and _in_range(rng.get("events") or [], v):
+        for rng in _dicts(aff.get("ranges")):
+            if rng.get("type") in ("ECOSYSTEM", "SEMVER") \
+                    and _in_range(_dicts(rng.get("events")), v):
                 return True
     return False
 

@@ -211,7 +211,8 @@ def main() -> None:
 @click.option("--format", "-f", "formats", default="console,json", show_default=True,
               help="Comma list: " + ", ".join(REPORTERS))
 @click.option("--advisories", type=click.Path(path_type=Path),
-              help="Directory of OSV records, served to pip-audit on 127.0.0.1.")
+              help="Directory of OSV records or an OSV all.zip export, served to pip-audit "
+              "on 127.0.0.1 (indexed once into the cache).")
 @click.option("--image", "images", multiple=True, help="Container image ref or tarball.")
 @click.option("--baseline", type=click.Path(path_type=Path), help="Baseline for new/ratchet.")
 @click.option("--only", multiple=True, type=click.Choice(sorted(SCANNERS)),
@@ -246,8 +247,8 @@ def scan_cmd(path: Path, policy: str | None, output_dir: Path, formats: str,
         "java_db_repository": list(db_repositories) or None,
         "skip_db_update": skip_db_update, "offline_scan": offline_scan})
     base = baseline_mod.load(baseline) if baseline else None
-    if advisories is not None and not advisories.is_dir():
-        raise UsageError(f"--advisories: {advisories}: not a directory")
+    if advisories is not None and not (advisories.is_dir() or advisories.is_file()):
+        raise UsageError(f"--advisories: {advisories}: not a directory or an OSV zip")
     run, _ = scan(pol, ScanOptions(root=path, output_dir=output_dir, advisories=advisories,
                                    images=images, only=only))
     first_seen = history.first_seen(history_file) if history_file else None

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
 from .advisories import AdvisoryDB
+
+MAX_BODY = 1 << 20  # pip-audit sends one small query per package
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -22,38 +25,50 @@ class _Handler(BaseHTTPRequestHandler):
         return  # quiet: the scan's own output is what matters
 
     def _send(self, code: int, body: Any) -> None:
-        data = json.dumps(body).encode()
+        self._send_bytes(code, json.dumps(body).encode())
+
+    def _send_bytes(self, code: int, data: bytes) -> None:
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
-    def _query(self, q: Any) -> dict[str, Any]:
+    def _matches(self, q: Any) -> list[str]:
         if not isinstance(q, dict):
-            return {}
-        pkg = q.get("package") or {}
+            return []
+        pkg = q.get("package")
+        pkg = pkg if isinstance(pkg, dict) else {}
         name, eco, version = pkg.get("name"), pkg.get("ecosystem", "PyPI"), q.get("version")
         if not isinstance(name, str) or not isinstance(version, str):
-            return {}
-        vulns = self.db.query(str(eco), name, version)
-        return {"vulns": list(vulns)} if vulns else {}
+            return []
+        return self.db.matching_ids(str(eco), name, version)
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY:
+            self._send(400, {"code": 3, "message": "bad Content-Length"})
+            return
         try:
             body = json.loads(self.rfile.read(length) or b"{}")
         except ValueError:
             self._send(400, {"code": 3, "message": "invalid JSON"})
             return
-        if self.path.rstrip("/") == "/v1/query":
-            self._send(200, self._query(body))
-        elif self.path.rstrip("/") == "/v1/querybatch":
+        route = urllib.parse.urlsplit(self.path).path.rstrip("/")
+        if route == "/v1/query":
+            # The records as the index holds them: no decode and re-encode per request.
+            ids = self._matches(body)
+            raws = [r for i in ids if (r := self.db.raw(i)) is not None]
+            self._send_bytes(200, b'{"vulns":[' + b",".join(raws) + b"]}" if raws else b"{}")
+        elif route == "/v1/querybatch":
             queries = body.get("queries") if isinstance(body, dict) else None
             results = [
-                {"vulns": [{"id": v["id"], "modified": v.get("modified", "")}
-                           for v in self._query(q).get("vulns", [])]}
-                for q in (queries or [])
+                {"vulns": [{"id": i, "modified": (self.db.get(i) or {}).get("modified", "")}
+                           for i in self._matches(q)]}
+                for q in (queries if isinstance(queries, list) else [])
             ]
             self._send(200, {"results": results})
         else:
@@ -61,11 +76,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         prefix = "/v1/vulns/"
-        record = self.db.get(self.path[len(prefix):]) if self.path.startswith(prefix) else None
-        if record is None:
+        path = urllib.parse.urlsplit(self.path).path
+        raw = self.db.raw(urllib.parse.unquote(path[len(prefix):])) \
+            if path.startswith(prefix) else None
+        if raw is None:
             self._send(404, {"code": 5, "message": "Bug not found."})
         else:
-            self._send(200, record)
+            self._send_bytes(200, raw)
 
 
 class OsvServer:

@@ -14,9 +14,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import __version__
+from . import __version__, cachedir
 from . import fingerprint as fp
-from .advisories import AdvisoryDB, load_dir
+from .advisories import AdvisoryDB, load
 from .errors import ScannerError, UsageError
 from .fsutil import check_output_dir
 from .merge import Merge, dedup
@@ -36,6 +36,8 @@ class ScanOptions:
     advisories: Path | None = None
     images: tuple[str, ...] = ()
     only: tuple[str, ...] = ()  # restrict to these scanners (pre-commit fast hook)
+    # posture-gate's cache root (advisory indexes in advisories/); None: cachedir.default_root()
+    cache_dir: Path | None = None
 
 
 def _utc(now: datetime.datetime) -> str:
@@ -92,11 +94,12 @@ def plan(policy: Policy, ctx: ScanContext, only: Sequence[str] = ()
 
 
 @contextlib.contextmanager
-def _advisory_service(directory: Path | None) -> Iterator[tuple[AdvisoryDB | None, str | None]]:
-    if directory is None:
+def _advisory_service(source: Path | None, cache_dir: Path | None
+                      ) -> Iterator[tuple[AdvisoryDB | None, str | None]]:
+    if source is None:
         yield None, None
         return
-    db = load_dir(directory)
+    db = load(source, cache_dir=cache_dir)
     with OsvServer(db) as server:
         yield db, server.query_url
 
@@ -119,11 +122,13 @@ def scan(policy: Policy, opts: ScanOptions,
         policy = with_scanner_options(policy, "trivy",
                                       {"cache_dir": str((base / cache_dir).resolve())})
     images = tuple(dict.fromkeys((*opts.images, *(t.image for t in policy.targets if t.image))))
+    # Never a cache inside the scanned tree: the code under review could plant an index there.
+    adv_cache = cachedir.usable(opts.cache_dir or cachedir.default_root(), root, "advisories")
     # The one temp dir of the scan (mode 0700, under $TMPDIR): scanner stdout, caches and
     # pins live here and go with it, also when SIGTERM/SIGINT unwinds through this block.
     with tempfile.TemporaryDirectory(prefix="posture-gate-", ignore_cleanup_errors=True) \
             as work, \
-            _advisory_service(advisories) as (db, osv_url):
+            _advisory_service(advisories, adv_cache) as (db, osv_url):
         ctx = ScanContext(root=root, work_dir=Path(work), osv_url=osv_url, advisories=db,
                           images=images, source=fp.SourceLines(root),
                           exclude_dirs=_inside(root, opts.output_dir),
