@@ -115,6 +115,10 @@ def test_merge_request_cannot_loosen_the_target_branch_policy(tmp_path: Path) ->
     (project / "posture-gate-report").mkdir()
     for name, text in PLANTED.items():
         (project / "posture-gate-report" / name).write_text(text, encoding="utf-8")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.json").write_text("{}", encoding="utf-8")
+    (project / "posture-gate-report" / "raw").symlink_to(outside)
     for argv in (["git", "checkout", "-q", "-b", "feature"], ["git", "add", "-A"],
                  ["git", "commit", "-q", "--no-verify", "-m", "loosen"]):
         assert run(argv, project, env).returncode == 0
@@ -127,6 +131,9 @@ def test_merge_request_cannot_loosen_the_target_branch_policy(tmp_path: Path) ->
     # nothing planted is uploaded as this run's report
     out = project / ".gitlab-ci-local" / "artifacts" / "posture-gate" / "posture-gate-report"
     assert not any((out / name).exists() for name in PLANTED), sorted(out.rglob("*"))
+    # the planted link was removed, not followed
+    assert not (project / "posture-gate-report" / "raw").is_symlink()
+    assert (outside / "keep.json").is_file()
 
 
 @pytest.mark.slow
