@@ -58,6 +58,9 @@ def test_merge_request_pipeline_fails_with_reports(tmp_path: Path) -> None:
     log = done.stdout + done.stderr
     assert done.returncode == 1, log[-3000:]
     assert "FAIL  posture-gate" in log, log[-3000:]
+    # the target branch has no webapp/posture-gate.yml: the default preset, trusted
+    assert "policy: trusted preset:default (origin/main:webapp/posture-gate.yml: no such file)" \
+        in log, log[-3000:]
     out = project / ".gitlab-ci-local" / "artifacts" / "posture-gate" / "posture-gate-report"
     for kind, name in REPORTS.items():
         doc = json.loads((out / name).read_text(encoding="utf-8"))
@@ -80,6 +83,7 @@ def test_scheduled_pipeline_passes_and_push_has_no_job(tmp_path: Path) -> None:
     log = done.stdout + done.stderr
     assert done.returncode == 0, log[-3000:]
     assert "PASS  posture-gate" in log, log[-3000:]
+    assert "policy: trusted preset:default (HEAD:posture-gate.yml: no such file)" in log, log
     out = project / ".gitlab-ci-local" / "artifacts" / "posture-gate" / "posture-gate-report"
     assert (out / "junit.xml").is_file()
     for name in REPORTS.values():
