@@ -99,11 +99,11 @@ class SourceLines:
 
     def _lines(self, path: str) -> list[str]:
         if path not in self._cache:
-            full = (self.root / path).resolve()
             try:
+                full = (self.root / path).resolve()
                 full.relative_to(self.root)
                 text = full.read_text(encoding="utf-8", errors="replace")
-            except (OSError, ValueError):
+            except (OSError, ValueError, RuntimeError):  # RuntimeError: a symlink loop
                 text = ""
             self._cache[path] = text.splitlines()
         return self._cache[path]

@@ -115,7 +115,7 @@ def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path) -> JobO
             raise ScannerError(scanner.name, f"exited with code {done.returncode}"
                                + (f": {detail}" if detail else ""))
         try:
-            parsed = scanner.parse(data, job, ctx, version or "unknown")
+            parsed = scanner.parse(data, job, ctx, version or "unknown", exit_code=done.returncode)
         except ScannerError as exc:
             detail = last_line(done.stderr_tail)
             if detail and done.returncode != 0:

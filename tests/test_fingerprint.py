@@ -12,14 +12,17 @@ from posture_gate.scanners.base import Job, ScanContext
 BANDIT_DOC = """{"errors": [], "results": [
  {"test_id": "B602", "test_name": "subprocess_popen_with_shell_equals_true",
   "filename": "app.py", "line_number": %d, "line_range": [%d], "issue_severity": "HIGH",
-  "issue_confidence": "HIGH", "issue_cwe": {"id": 78}, "issue_text": "shell"}]}"""
+  "issue_confidence": "HIGH", "issue_cwe": {"id": 78}, "issue_text": "shell"}],
+ "metrics": {"_totals": {"SEVERITY.HIGH": 1, "SEVERITY.MEDIUM": 0, "SEVERITY.LOW": 0,
+  "SEVERITY.UNDEFINED": 0, "CONFIDENCE.HIGH": 1, "CONFIDENCE.MEDIUM": 0,
+  "CONFIDENCE.LOW": 0, "CONFIDENCE.UNDEFINED": 0}}}"""
 
 
 def _bandit_fp(root: Path, line: int) -> str:
     ctx = ScanContext(root=root, work_dir=root, source=fp.SourceLines(root))
     data = (BANDIT_DOC % (line, line)).encode()
     job = Job(name="bandit", scanner="bandit", argv=("bandit",))
-    return Bandit().parse(data, job, ctx, "1").findings[0].fingerprint
+    return Bandit().parse(data, job, ctx, "1", exit_code=1).findings[0].fingerprint
 
 
 def test_moving_code_keeps_the_fingerprint(tmp_path: Path) -> None:

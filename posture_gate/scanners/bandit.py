@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import configparser
+import fnmatch
+import os
 import re
+from pathlib import Path
 from typing import Any
 
-from ..errors import ScannerOutputError
-from ..model import Suppression
+from ..errors import ScannerError, ScannerOutputError
+from ..model import Category, Suppression
 from .base import (
     NOT_PROJECT_DIRS,
     Job,
@@ -16,10 +20,19 @@ from .base import (
     code_finding,
     confidence_from_word,
     cwe_ids,
+    honoured_config,
+    is_kind,
+    kind_name,
+    line_number,
     load_json_object,
+    objects,
+    one_of,
+    optional,
+    path_text,
     relpath,
     require,
     severity_from_word,
+    shape_error,
 )
 
 # bandit quotes the matched literal in these tests' messages: it may be a credential.
@@ -30,6 +43,7 @@ _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 # which never matches its "./NAME/..." paths.
 _BANDIT_DEFAULTS = ("__pycache__", ".eggs", ".svn", "CVS", ".bzr", ".hg")
 DEFAULT_EXCLUDES = (*(f"*/{d}/*" for d in (*NOT_PROJECT_DIRS, *_BANDIT_DEFAULTS)), "*.egg")
+_RANKS = frozenset({"UNDEFINED", "LOW", "MEDIUM", "HIGH"})
 _NOSEC = re.compile(r"#\s*nosec\b:?\s*([A-Za-z0-9_, ]*)")
 
 
@@ -45,8 +59,10 @@ class Bandit:
     distribution: str | None = "bandit"
     # 0 no issues, 1 issues found; 2 is a usage/config error.
     ok_exit_codes = frozenset({0, 1})
+    # -o writes a file; --ini, -c and -b read configuration or a baseline posture-gate
+    # does not own; -p selects a profile from such a config file.
     forbidden_args = frozenset({"-o", "--output", "--ini", "-c", "--configfile", "-b",
-        "--baseline"})
+                                "--baseline", "-p", "--profile"})
     tested_versions = frozenset({"1.9.4"})
 
     def plan(self, settings: ScannerSettings, ctx: ScanContext) -> list[Job]:
@@ -56,16 +72,33 @@ class Bandit:
                 # nosec lines are reported and marked suppressed by us, so the
                 # policy (allow_inline_suppressions) decides whether they count.
                 "--ignore-nosec"]
-        # -x replaces bandit's default list, so ours always carries it along.
+        # bandit os.walks its targets for a .bandit file and takes its options (skips,
+        # excludes, even an output file): it always gets an ini file chosen here.
+        ini = honoured_config(ctx, ".bandit")
+        ini_opts = _ini_options(ini) if ini else {}
+        argv += ["--ini", str(ini or _empty_ini(ctx.work_dir))]
+        # pyproject.toml [tool.bandit] is read only when given with -c
+        config = honoured_config(ctx, "pyproject.toml")
+        if config:
+            argv += ["-c", str(config)]
+        # -x replaces bandit's default list, so ours always carries it along; and it
+        # overrides an honoured .bandit's exclude, which is therefore added to it.
         excludes = [*DEFAULT_EXCLUDES, *(f"*/{d}/*" for d in ctx.exclude_dirs),
-                    *(str(e) for e in opts.get("exclude") or [])]
+                    *(str(e) for e in opts.get("exclude") or []),
+                    *_split(ini_opts.get("exclude")),
+                    *_outside_link_excludes(paths, ctx)]
         argv += ["-x", ",".join(excludes)]
-        if opts.get("skip"):
-            argv += ["-s", ",".join(opts["skip"])]
+        skips = [*(opts.get("skip") or []), *_split(ini_opts.get("skips"))] \
+            if opts.get("skip") else []
+        if skips:
+            argv += ["-s", ",".join(skips)]
         argv += list(settings.extra_args)
         return [Job(name=self.name, scanner=self.name, argv=tuple(argv),
                     required=settings.required, timeout=settings.timeout,
                     meta={"allow_parse_errors": bool(opts.get("allow_parse_errors", False))})]
+
+    def job_categories(self, job: Job | None) -> tuple[Category, ...]:
+        return (Category.CODE,)
 
     def version_argv(self) -> list[str]:
         return [self.executable, "--version"]
@@ -80,13 +113,17 @@ class Bandit:
     def preflight(self, job: Job, ctx: ScanContext) -> None:
         return None
 
-    def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str) -> Parsed:
+    def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str, *,
+              exit_code: int = 0) -> Parsed:
         doc = load_json_object(data, self.name)
-        results = require(doc, "results", list, self.name)
-        errors = require(doc, "errors", list, self.name)
+        results = objects(require(doc, "results", list, self.name), self.name, "results")
+        errors = objects(require(doc, "errors", list, self.name), self.name, "errors")
+        _check_exit(exit_code, len(results), job.argv)
+        _check_totals(require(doc, "metrics", dict, self.name), results, job.argv)
         warnings: list[str] = []
-        problems = [f"{e.get('filename', '?')}: {e.get('reason', '?')}"
-                    for e in errors if isinstance(e, dict)]
+        problems = [f"{require(e, 'filename', str, self.name, f'errors[{i}].')}: "
+                    f"{require(e, 'reason', str, self.name, f'errors[{i}].')}"
+                    for i, e in enumerate(errors)]
         if problems:
             if not job.meta.get("allow_parse_errors"):
                 raise ScannerOutputError(
@@ -98,38 +135,192 @@ class Bandit:
         lines = ctx.lines()
         findings = []
         for i, r in enumerate(results):
-            if not isinstance(r, dict):
-                raise ScannerOutputError(self.name, f"unexpected output shape: results[{i}]")
             where = f"results[{i}]."
             test_id = require(r, "test_id", str, self.name, where)
-            filename = require(r, "filename", str, self.name, where)
-            line = require(r, "line_number", int, self.name, where)
-            line_range = r.get("line_range") or [line]
-            end = max(x for x in line_range if isinstance(x, int)) if line_range else line
+            test_name = require(r, "test_name", str, self.name, where)
+            filename = path_text(require(r, "filename", str, self.name, where), self.name,
+                                 f"{where}filename")
+            line = line_number(require(r, "line_number", int, self.name, where), self.name,
+                               f"{where}line_number")
+            line_range = require(r, "line_range", list, self.name, where)
+            for n, x in enumerate(line_range):
+                if not is_kind(x, int):
+                    raise shape_error(self.name, f"{where}line_range[{n}] is {kind_name(x)}")
+                line_number(x, self.name, f"{where}line_range[{n}]")
+            end = max([line, *line_range])
+            severity = one_of(require(r, "issue_severity", str, self.name, where), _RANKS,
+                              self.name, f"{where}issue_severity")
+            confidence = one_of(require(r, "issue_confidence", str, self.name, where), _RANKS,
+                                self.name, f"{where}issue_confidence")
+            text = require(r, "issue_text", str, self.name, where)
+            more_info = optional(r, "more_info", str, self.name, where)
+            cwe = optional(r, "issue_cwe", dict, self.name, where) or {}
+            cwe_id = optional(cwe, "id", int, self.name, f"{where}issue_cwe.")
             path = relpath(filename, ctx.root)
             source = lines.line_range(path, line, end)
-            cwe = r.get("issue_cwe") or {}
             findings.append(code_finding(
                 scanner=self.name, version=version, rule=test_id, path=path, start=line,
                 end=end, source=source,
-                severity=severity_from_word(r.get("issue_severity")),
-                confidence=confidence_from_word(r.get("issue_confidence")),
-                title=str(r.get("test_name") or test_id),
-                message=redact_text(test_id, str(r.get("issue_text", ""))),
-                identifiers=tuple(cwe_ids(cwe.get("id") if isinstance(cwe, dict) else None)),
-                references=tuple(u for u in (r.get("more_info"),) if isinstance(u, str)),
-                suppression=_inline(test_id, str(r.get("test_name", "")), source),
+                severity=severity_from_word(severity),
+                confidence=confidence_from_word(confidence),
+                title=test_name or test_id,
+                message=redact_text(test_id, text),
+                identifiers=tuple(cwe_ids(cwe_id)),
+                references=(more_info,) if more_info else (),
+                suppression=_inline(test_id, test_name, source),
             ))
         return Parsed(findings=tuple(findings), raw_count=len(results), warnings=tuple(warnings))
 
     def redact(self, doc: Any) -> Any:
-        if isinstance(doc, dict):
-            for r in doc.get("results") or []:
-                if isinstance(r, dict):
-                    r.pop("code", None)
-                    if isinstance(r.get("issue_text"), str):
-                        r["issue_text"] = redact_text(str(r.get("test_id")), r["issue_text"])
+        results = doc.get("results") if isinstance(doc, dict) else None
+        for r in results if isinstance(results, list) else []:
+            if isinstance(r, dict):
+                r.pop("code", None)
+                if isinstance(r.get("issue_text"), str):
+                    r["issue_text"] = redact_text(str(r.get("test_id")), r["issue_text"])
         return doc
+
+
+def _given(argv: tuple[str, ...], short: str, *longs: str) -> bool:
+    """Whether argv may carry the flag: `-l`, a cluster such as `-lli`, or a long option
+    or the unambiguous prefix argparse also accepts (`--sev`)."""
+    for arg in argv:
+        name = arg.split("=", 1)[0]
+        if name.startswith("--"):
+            if len(name) > 3 and any(o.startswith(name) for o in longs):
+                return True
+        elif short and name.startswith("-") and short in name[1:]:
+            return True
+    return False
+
+
+def _check_exit(exit_code: int, count: int, argv: tuple[str, ...]) -> None:
+    """bandit exits 1 exactly when it prints results (the same severity and confidence
+    filter picks both), 0 when it prints none; --exit-zero makes it always 0."""
+    if exit_code == 1 and count == 0:
+        raise ScannerOutputError("bandit", "exited 1 (issues found) but reported no results")
+    if exit_code == 0 and count and not _given(argv, "", "--exit-zero"):
+        raise ScannerOutputError("bandit", f"exited 0 (no issues) but reported {count} "
+                                 "result(s)")
+    if exit_code not in (0, 1):
+        raise ScannerOutputError("bandit", f"exited with code {exit_code}")
+
+
+def _check_totals(metrics: dict[str, Any], results: list[dict[str, Any]],
+                  argv: tuple[str, ...]) -> None:
+    """metrics._totals counts every issue bandit found per SEVERITY.x / CONFIDENCE.x rank;
+    results are those issues at or above the severity and confidence levels asked for
+    (default LOW: an UNDEFINED rank is left out). --ignore-nosec issues count in both."""
+    totals = require(metrics, "_totals", dict, "bandit", "metrics.")
+    counts: dict[str, dict[str, int]] = {}
+    for crit, field in (("SEVERITY", "issue_severity"), ("CONFIDENCE", "issue_confidence")):
+        row = counts[crit] = {}
+        for rank in sorted(_RANKS):
+            n = require(totals, f"{crit}.{rank}", int, "bandit", "metrics._totals.")
+            if n < 0:
+                raise shape_error("bandit", f"metrics._totals.{crit}.{rank} is {n}")
+            row[rank] = n
+            listed = sum(1 for r in results if r.get(field) == rank)
+            if listed > n:
+                raise ScannerOutputError(
+                    "bandit", f"metrics._totals.{crit}.{rank} is {n} but {listed} result(s) "
+                    f"have {field} {rank}")
+    found = sum(counts["SEVERITY"].values())
+    if found != sum(counts["CONFIDENCE"].values()):
+        raise ScannerOutputError("bandit", "metrics._totals: SEVERITY and CONFIDENCE counts "
+                                 "disagree")
+    filtered = _given(tuple(argv), "l", "--severity-level") or \
+        _given(tuple(argv), "i", "--confidence-level")
+    # without a level filter only UNDEFINED-ranked issues may be left out of results
+    hidden = counts["SEVERITY"]["UNDEFINED"] + counts["CONFIDENCE"]["UNDEFINED"]
+    if not filtered and found - len(results) > hidden:
+        raise ScannerOutputError("bandit", f"metrics._totals counts {found} issue(s) but "
+                                 f"{len(results)} result(s) were reported")
+
+
+def _empty_ini(work_dir: Path) -> Path:
+    """An ini file with an empty [bandit] section: bandit then reads no .bandit."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    path = work_dir / "bandit.ini"
+    path.write_text("[bandit]\n", encoding="utf-8")
+    return path
+
+
+def _ini_options(path: Path) -> dict[str, str]:
+    parser = configparser.RawConfigParser(strict=False)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError):
+        return {}
+    return dict(parser.items("bandit")) if parser.has_section("bandit") else {}
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _glob_literal(text: str) -> str:
+    """`text` as an fnmatch pattern matching only itself. bandit splits -x on commas, so
+    a comma becomes `?` (any one character): _check_excludes catches the overmatch."""
+    return "".join(f"[{c}]" if c in "*?[" else "?" if c == "," else c for c in text)
+
+
+def _outside_link_excludes(targets: list[str], ctx: ScanContext) -> list[str]:
+    """-x patterns for the file symlinks that lead outside the root, as bandit spells the
+    paths it walks (`./src/x.py` under target `.`). bandit's os.walk does not enter a
+    directory symlink, but it opens a file symlink (and walks a target that is a link).
+    bandit also excludes every path that merely contains a pattern as a substring: the
+    first character goes in brackets, which no real path contains, and _check_excludes
+    proves that nothing else matches."""
+    links = [rel for rel in ctx.outside_links if not (ctx.root / rel).is_dir()]
+    leaving = [t for t in targets if not _resolves_inside(ctx.root, t)]
+    if not links and not leaving:
+        return []
+    patterns: dict[str, str] = {}  # pattern -> the path it stands for
+    for target in leaving:  # a policy path that is (or runs through) such a link
+        patterns[_literal(target)] = patterns[_literal(target) + "/*"] = target
+    walked = [t for t in targets if t not in leaving]
+    for target in walked:
+        base = os.path.normpath(target)
+        for rel in links:
+            if base != "." and not rel.startswith(base.rstrip("/") + "/"):
+                continue
+            inner = rel if base == "." else rel[len(base.rstrip("/")) + 1:]
+            patterns[os.path.join(target, _literal(inner))] = rel
+    _check_excludes(walked, patterns, ctx.root)
+    return list(patterns)
+
+
+def _literal(path: str) -> str:
+    """_glob_literal, with the first character bracketed as well when it can be."""
+    first = path[0]
+    head = f"[{first}]" if first.isalnum() or first in "._-" else _glob_literal(first)
+    return head + _glob_literal(path[1:])
+
+
+def _resolves_inside(root: Path, target: str) -> bool:
+    real = os.path.realpath(root / target)
+    return real == str(root) or real.startswith(str(root).rstrip("/") + "/")
+
+
+def _check_excludes(targets: list[str], patterns: dict[str, str], root: Path) -> None:
+    """Walk the targets as bandit does and fail if an exclusion pattern would also drop a
+    file that is not one of the links (a planted name must not hide real code)."""
+    links = {os.path.normpath(str(root / rel)) for rel in patterns.values()}
+    for target in targets:
+        top = root / target
+        for folder, _, files in os.walk(top):
+            for name in files:
+                real = os.path.normpath(os.path.join(folder, name))
+                if real in links:
+                    continue
+                shown = os.path.join(target, os.path.relpath(real, top))
+                for pattern, rel in patterns.items():
+                    if fnmatch.fnmatch(shown, pattern) or pattern in shown:
+                        raise ScannerError(
+                            "bandit", f"cannot exclude {rel!r}, a symlink leading outside "
+                            f"the scanned root, without also excluding {shown!r}",
+                            "rename the symlink or remove it")
 
 
 def _inline(test_id: str, test_name: str, source: str) -> Suppression | None:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from .. import strictjson
 from ..advisories import AdvisoryDB
 from ..errors import ScannerOutputError
 from ..fingerprint import SourceLines, code_basis, snippet_hash
 from ..model import Category, Confidence, Finding, Location, Severity, Suppression
+from ..strictjson import is_kind as is_kind
+from ..strictjson import kind_name as kind_name
+from ..textutil import one_line
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,9 +44,18 @@ class ScanContext:
     # Config / ignore files in the tree that a trusted policy lets the scanners read
     # (`honor_repo_config`); every other one is neutralized (docs/security.md).
     honor_repo_config: frozenset[str] = frozenset()
+    # Repo-relative symlinks that resolve outside the root: no scanner may follow them
+    # (repoconfig.inspect_tree finds them; each plan excludes them).
+    outside_links: tuple[str, ...] = ()
 
     def lines(self) -> SourceLines:
         return self.source or SourceLines(self.root)
+
+
+def honoured_config(ctx: ScanContext, name: str) -> Path | None:
+    """The root's config file `name` when a trusted policy lets its scanner read it."""
+    path = ctx.root / name
+    return path if name in ctx.honor_repo_config and path.is_file() else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +92,10 @@ class Scanner(Protocol):
     def plan(self, settings: ScannerSettings, ctx: ScanContext) -> list[Job]:
         """The invocations to run: argv lists, never a shell string."""
 
+    def job_categories(self, job: Job | None) -> tuple[Category, ...]:
+        """The categories this job reports on (None: what the scanner can cover).
+        A gated category whose every covering job failed cannot be evaluated."""
+
     def version_argv(self) -> list[str]: ...
 
     def parse_version(self, text: str) -> str | None: ...
@@ -90,8 +106,10 @@ class Scanner(Protocol):
     def preflight(self, job: Job, ctx: ScanContext) -> None:
         """Raise ScannerError when the job cannot possibly succeed (e.g. no trivy DB)."""
 
-    def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str) -> Parsed:
-        """The tool's JSON -> findings. Raise ScannerOutputError on anything unexpected."""
+    def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str, *,
+              exit_code: int = 0) -> Parsed:
+        """The tool's JSON -> findings. Raise ScannerOutputError on anything unexpected,
+        including output that contradicts `exit_code` (the tool's own exit status)."""
 
     def redact(self, doc: Any) -> Any:
         """The raw document with source snippets and secret matches removed, for keeping."""
@@ -102,22 +120,29 @@ NOT_PROJECT_DIRS = (".venv", "venv", "node_modules", ".tox", ".git")
 
 
 def forbidden_arg(args: Sequence[str], forbidden: frozenset[str]) -> str | None:
-    """The first of `args` that is a forbidden flag: `--flag`, `--flag=value`, and for a
-    short flag `-o`, also its glued form `-ofile`."""
+    """The first of `args` that is a forbidden flag: `--flag`, `--flag=value`, an
+    abbreviation bandit (argparse) and semgrep (Cmdliner) accept (`--out`), and for a
+    short flag `-o`, also its glued form `-ofile` and a cluster `-qo`."""
+    longs = [f for f in forbidden if f.startswith("--")]
     for arg in args:
         name = arg.split("=", 1)[0]
         if name in forbidden:
             return arg
-        if len(arg) > 2 and arg[0] == "-" and arg[1] != "-" and arg[:2] in forbidden:
+        if name.startswith("--") and len(name) > 3 and any(f.startswith(name) for f in longs):
             return arg
+        if len(arg) > 2 and arg[0] == "-" and arg[1] != "-":
+            if arg[:2] in forbidden:
+                return arg
+            if arg[1:].isalpha() and any(f"-{c}" in forbidden for c in arg[1:]):
+                return arg
     return None
 
 
 def version_in_json(data: bytes, *path: str) -> str | None:
     """doc[path[0]][path[1]]... when the output is a JSON object carrying a version string."""
     try:
-        value: Any = json.loads(data)
-    except ValueError:
+        value: Any = strictjson.load_bytes(data)
+    except ValueError:  # strict: deep nesting is a ValueError too, never a RecursionError
         return None
     for key in path:
         value = value.get(key) if isinstance(value, dict) else None
@@ -156,32 +181,77 @@ def code_finding(*, scanner: str, version: str, rule: str, path: str, start: int
     )
 
 
+# Line numbers past this are not a source file's.
+MAX_LINE = 1 << 31
+
+
 def load_json_object(data: bytes, scanner: str) -> dict[str, Any]:
-    text = data.decode("utf-8", "replace").strip()
-    if not text:
+    if not data.strip(b" \t\r\n"):
         raise ScannerOutputError(scanner, "produced no output")
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ScannerOutputError(
-            scanner, f"output is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-        ) from None
+        doc = strictjson.load_bytes(data)
+    except ValueError as exc:
+        raise ScannerOutputError(scanner, f"output is {exc}") from None
     if not isinstance(doc, dict):
         raise ScannerOutputError(
-            scanner, f"output is JSON {type(doc).__name__}, expected an object")
+            scanner, f"output is JSON {kind_name(doc)}, expected an object")
     return doc
+
+
+def shape_error(scanner: str, what: str) -> ScannerOutputError:
+    return ScannerOutputError(scanner, f"unexpected output shape: {what}")
 
 
 def require(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...], scanner: str,
             where: str = "") -> Any:
-    """Fetch doc[key] and check its type, or fail with a message naming the key."""
+    """Fetch doc[key] and check its type, or fail with a message naming the field."""
     if key not in doc:
-        raise ScannerOutputError(scanner, f"unexpected output shape: no '{where}{key}'")
+        raise shape_error(scanner, f"no {where}{key}")
     value = doc[key]
-    if not isinstance(value, kind):
-        raise ScannerOutputError(
-            scanner, f"unexpected output shape: '{where}{key}' is {type(value).__name__}"
-        )
+    if not is_kind(value, kind):
+        raise shape_error(scanner, f"{where}{key} is {kind_name(value)}")
+    return value
+
+
+def optional(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...], scanner: str,
+             where: str = "") -> Any:
+    """doc[key] checked like `require`, or None when the key is absent (never when null)."""
+    return require(doc, key, kind, scanner, where) if key in doc else None
+
+
+def objects(items: list[Any], scanner: str, where: str) -> list[dict[str, Any]]:
+    """A list whose every item must be an object; `where` names the list."""
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise shape_error(scanner, f"{where}[{i}] is {kind_name(item)}")
+    return items
+
+
+def strings(items: list[Any], scanner: str, where: str) -> list[str]:
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise shape_error(scanner, f"{where}[{i}] is {kind_name(item)}")
+    return items
+
+
+def line_number(value: int, scanner: str, where: str, *, zero: bool = False) -> int:
+    """A line number in range (1.., or 0.. where the tool uses 0 for 'whole file')."""
+    if not (0 if zero else 1) <= value <= MAX_LINE:
+        raise shape_error(scanner, f"{where} is {value}, not a line number")
+    return value
+
+
+def path_text(value: str, scanner: str, where: str) -> str:
+    """A file path as a tool prints it: no NUL (no OS call takes one), sane length."""
+    if not value or "\x00" in value or len(value) > 4096:
+        raise shape_error(scanner, f"{where} is not a file path")
+    return value
+
+
+def one_of(value: str, known: frozenset[str], scanner: str, where: str) -> str:
+    if value not in known:
+        raise shape_error(scanner, f"{where} is {one_line(repr(value), 40)}, expected one "
+                          f"of {', '.join(sorted(known))}")
     return value
 
 
@@ -241,7 +311,7 @@ def relpath(path: str, root: Path) -> str:
     if p.is_absolute():
         try:
             p = p.resolve().relative_to(root.resolve())
-        except ValueError:
+        except (ValueError, OSError, RuntimeError):  # outside the root, a NUL, a symlink loop
             return p.as_posix()
     text = p.as_posix()
     while text.startswith("./"):

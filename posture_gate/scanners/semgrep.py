@@ -10,7 +10,8 @@ from typing import Any
 import yaml
 
 from ..errors import ScannerError, ScannerOutputError
-from ..model import Suppression
+from ..model import Category, Suppression
+from ..textutil import one_line
 from .base import (
     NOT_PROJECT_DIRS,
     Job,
@@ -20,10 +21,16 @@ from .base import (
     code_finding,
     confidence_from_word,
     cwe_ids,
+    line_number,
     load_json_object,
+    objects,
+    one_of,
+    optional,
+    path_text,
     relpath,
     require,
     severity_from_word,
+    strings,
     version_in_json,
 )
 
@@ -32,6 +39,20 @@ BUNDLED = "bundled"  # policy shorthand for the rule pack shipped in the package
 
 def bundled_rules() -> Path:
     return Path(str(resources.files("posture_gate") / "rules" / "semgrep" / "python.yml"))
+
+
+# semgrep 1.185.0's built-in ignore list (used when no .semgrepignore is read), from its
+# semgrep-core; gitignore syntax.
+DEFAULT_IGNORES = (".git", ".svn", ".hg", "_darcs", "CVS", "build/", "vendor/", "dist/",
+                   "*.min.js", ".env/", ".tox/", "node_modules/", ".npm/", ".yarn/", ".venv/",
+                   "_opam/", "_build/", "_cargo/", "test/", "tests/", "testsuite/",
+                   "*_test.go")
+_GITIGNORE_SPECIAL = re.compile(r"([\\*?\[\]!# ])")
+
+
+def _gitignore_literal(rel: str) -> str:
+    """A repo-relative path as a gitignore pattern matching only itself."""
+    return _GITIGNORE_SPECIAL.sub(r"\\\1", rel)
 
 
 def _is_registry(config: str) -> bool:
@@ -59,13 +80,39 @@ def rule_ids(config: Path) -> set[str]:
     return ids
 
 
+# semgrep's error levels, and its severity words (legacy and the newer five-level scale)
+_LEVELS = frozenset({"error", "warn", "info"})
+_SEVERITIES = frozenset({"ERROR", "WARNING", "INFO", "INVENTORY", "EXPERIMENT", "CRITICAL",
+                         "HIGH", "MEDIUM", "LOW"})
+
+
+def _str_or_strings(meta: dict[str, Any], key: str, scanner: str, where: str) -> list[str]:
+    """A rule metadata field that rule authors write as one string or a list of them."""
+    value = optional(meta, key, (str, list), scanner, where)
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else strings(value, scanner, f"{where}{key}")
+
+
 class Semgrep:
     name = "semgrep"
     executable = "semgrep"
     distribution: str | None = "semgrep"
     # Run without --error: 0 means the scan completed whatever it found.
     ok_exit_codes = frozenset({0})
-    forbidden_args = frozenset({"-o", "--output", "--config", "-c", "--project-root"})
+    forbidden_args = frozenset({
+        # write files (or post to a URL: -o) or rewrite the scanned sources (--autofix)
+        "-o", "--output", "--emacs-output", "--gitlab-sast-output", "--gitlab-secrets-output",
+        "--json-output", "--junit-xml-output", "--sarif-output", "--text-output",
+        "--vim-output", "-a", "--autofix", "--dryrun", "--no-dryrun",
+        # fetch rules, engines or data, or send anything over the network
+        "--config", "-c", "-f", "--remote", "--validate", "--pro", "--pro-intrafile",
+        "--pro-languages", "--pro-path-sensitive", "--secrets", "--historical-secrets",
+        "--allow-untrusted-validators", "--allow-local-builds", "--metrics",
+        "--enable-version-check", "--trace", "--trace-endpoint", "--baseline-commit",
+        # read configuration from the tree: ignore files, .gitignore, nosemgrep comments
+        "--project-root", "--x-semgrepignore-filename", "--use-git-ignore", "--enable-nosem",
+        "--semgrepignore-v2", "--novcs"})
     tested_versions = frozenset({"1.185.0"})
 
     def plan(self, settings: ScannerSettings, ctx: ScanContext) -> list[Job]:
@@ -93,8 +140,22 @@ class Semgrep:
         # semgrep's built-in ignore list knows .venv but not venv
         for e in (*NOT_PROJECT_DIRS, *ctx.exclude_dirs, *(opts.get("exclude") or [])):
             argv += ["--exclude", str(e)]
+        if ".semgrepignore" not in ctx.honor_repo_config:
+            # semgrep reads every .semgrepignore in the tree (the root's replaces its
+            # built-in list); this flag drops them all and the built-in list with them,
+            # so that list is given back as excludes (the tree cannot unsay it either).
+            argv.append("--x-ignore-semgrepignore-files")
+            for e in DEFAULT_IGNORES:
+                argv += ["--exclude", e]
         if opts.get("no_git_ignore", True):
             argv.append("--no-git-ignore")
+        if opts.get("no_git_ignore", True) or ctx.outside_links:
+            # the project is the scanned root: no ignore file above it is read, and the
+            # anchored excludes below are relative to it (not to an enclosing git repo)
+            argv += ["--project-root", "."]
+        # semgrep 1.185.0 follows no symlink; excluded all the same should that change
+        for rel in ctx.outside_links:
+            argv += ["--exclude", "/" + _gitignore_literal(rel)]
         argv += list(settings.extra_args)
         argv += [str(p) for p in opts.get("paths") or ["."]]
         env = {"SEMGREP_ENABLE_VERSION_CHECK": "0", "SEMGREP_SEND_METRICS": "off",
@@ -104,6 +165,9 @@ class Semgrep:
         return [Job(name=self.name, scanner=self.name, argv=tuple(argv), env=env,
                     required=settings.required, timeout=settings.timeout,
                     meta={"rule_ids": sorted(local_ids)})]
+
+    def job_categories(self, job: Job | None) -> tuple[Category, ...]:
+        return (Category.CODE,)
 
     def version_argv(self) -> list[str]:
         return [self.executable, "--version", "--disable-version-check"]
@@ -118,57 +182,73 @@ class Semgrep:
     def preflight(self, job: Job, ctx: ScanContext) -> None:
         return None
 
-    def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str) -> Parsed:
+    def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str, *,
+              exit_code: int = 0) -> Parsed:
         doc = load_json_object(data, self.name)
-        results = require(doc, "results", list, self.name)
-        errors = require(doc, "errors", list, self.name)
+        results = objects(require(doc, "results", list, self.name), self.name, "results")
+        errors = objects(require(doc, "errors", list, self.name), self.name, "errors")
+        if exit_code != 0:  # run without --error: any other code is a failure
+            raise ScannerOutputError(self.name, f"exited with code {exit_code}")
         warnings = []
-        for e in errors:
-            if not isinstance(e, dict):
-                continue
-            msg = " ".join(str(e.get("message", e.get("type", "?"))).split())
-            if e.get("level") == "error":
-                raise ScannerOutputError(self.name, f"reported an error: {msg[:300]}")
-            warnings.append(msg[:300])
+        for i, e in enumerate(errors):
+            where = f"errors[{i}]."
+            level = one_of(require(e, "level", str, self.name, where), _LEVELS, self.name,
+                           f"{where}level")
+            message = optional(e, "message", str, self.name, where)
+            kind = e.get("type")
+            msg = one_line(message if message is not None else
+                           kind if isinstance(kind, str) else
+                           kind[0] if isinstance(kind, list) and kind
+                           and isinstance(kind[0], str) else "?")
+            if level == "error":
+                raise ScannerOutputError(self.name, f"reported an error: {msg}")
+            warnings.append(msg)
         ids = sorted(job.meta.get("rule_ids", ()), key=len, reverse=True)
         lines = ctx.lines()
         findings = []
         for i, r in enumerate(results):
-            if not isinstance(r, dict):
-                raise ScannerOutputError(self.name, f"unexpected output shape: results[{i}]")
             where = f"results[{i}]."
             check_id = require(r, "check_id", str, self.name, where)
             rule = next((x for x in ids if check_id == x or check_id.endswith("." + x)),
                         check_id)
-            path = relpath(require(r, "path", str, self.name, where), ctx.root)
-            start = require(require(r, "start", dict, self.name, where), "line", int, self.name)
-            end = require(require(r, "end", dict, self.name, where), "line", int, self.name)
+            path = relpath(path_text(require(r, "path", str, self.name, where), self.name,
+                                     f"{where}path"), ctx.root)
+            start = line_number(require(require(r, "start", dict, self.name, where), "line",
+                                        int, self.name, f"{where}start."), self.name,
+                                f"{where}start.line")
+            end = line_number(require(require(r, "end", dict, self.name, where), "line", int,
+                                      self.name, f"{where}end."), self.name,
+                              f"{where}end.line")
             extra = require(r, "extra", dict, self.name, where)
-            meta: dict[str, Any] = extra["metadata"] if isinstance(extra.get("metadata"),
-                                                                   dict) else {}
+            severity = one_of(require(extra, "severity", str, self.name, f"{where}extra."),
+                              _SEVERITIES, self.name, f"{where}extra.severity")
+            message = require(extra, "message", str, self.name, f"{where}extra.")
+            ignored = optional(extra, "is_ignored", bool, self.name, f"{where}extra.")
+            meta: dict[str, Any] = optional(extra, "metadata", dict, self.name,
+                                            f"{where}extra.") or {}
+            at = f"{where}extra.metadata."
+            refs = _str_or_strings(meta, "references", self.name, at)
+            owasp = _str_or_strings(meta, "owasp", self.name, at)
+            cwe = _str_or_strings(meta, "cwe", self.name, at)
+            confidence = optional(meta, "confidence", str, self.name, at)
             source = lines.line_range(path, start, end)
-            refs = meta.get("references") or []
-            owasp = meta.get("owasp") or []
-            idents = cwe_ids(meta.get("cwe")) + [
-                "OWASP-" + str(o).split(" ")[0] for o in (owasp if isinstance(owasp, list)
-                                                         else [owasp])]
+            idents = cwe_ids(cwe) + ["OWASP-" + o.split(" ")[0] for o in owasp]
             findings.append(code_finding(
                 scanner=self.name, version=version, rule=rule, path=path, start=start, end=end,
-                source=source, severity=severity_from_word(extra.get("severity")),
-                confidence=confidence_from_word(meta.get("confidence")),
-                title=rule, message=" ".join(str(extra.get("message", "")).split()),
+                source=source, severity=severity_from_word(severity),
+                confidence=confidence_from_word(confidence),
+                title=rule, message=" ".join(message.split()),
                 identifiers=tuple(idents),
-                references=tuple(u for u in (refs if isinstance(refs, list) else [refs])
-                                 if isinstance(u, str)),
+                references=tuple(refs),
                 suppression=(Suppression(kind="inline", reason="# nosemgrep in source")
-                             if extra.get("is_ignored") else None),
+                             if ignored else None),
             ))
         return Parsed(findings=tuple(findings), raw_count=len(results), warnings=tuple(warnings))
 
     def redact(self, doc: Any) -> Any:
-        if isinstance(doc, dict):
-            for r in doc.get("results") or []:
-                extra = r.get("extra") if isinstance(r, dict) else None
-                if isinstance(extra, dict):
-                    extra.pop("lines", None)
+        results = doc.get("results") if isinstance(doc, dict) else None
+        for r in results if isinstance(results, list) else []:
+            extra = r.get("extra") if isinstance(r, dict) else None
+            if isinstance(extra, dict):
+                extra.pop("lines", None)
         return doc

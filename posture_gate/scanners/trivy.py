@@ -17,10 +17,19 @@ from .base import (
     Parsed,
     ScanContext,
     ScannerSettings,
+    honoured_config,
+    kind_name,
+    line_number,
     load_json_object,
+    objects,
+    one_of,
+    optional,
+    path_text,
     relpath,
     require,
     severity_from_word,
+    shape_error,
+    strings,
     version_in_json,
 )
 
@@ -30,6 +39,14 @@ CLASS_CATEGORY = {
     "config": Category.ARCHITECTURE,
     "secret": Category.SECRET,
 }
+# Every Class trivy 0.76 writes, and the list of findings each one carries.
+_CLASSES = frozenset({"os-pkgs", "lang-pkgs", "config", "secret", "license", "license-file"})
+_LIST_OF = {"os-pkgs": "Vulnerabilities", "lang-pkgs": "Vulnerabilities",
+            "config": "Misconfigurations", "secret": "Secrets", "license": "Licenses",
+            "license-file": "Licenses"}
+_FINDING_LISTS = ("Vulnerabilities", "Misconfigurations", "Secrets", "Licenses")
+_SEVERITIES = frozenset({"UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"})
+_MISCONF_STATUS = frozenset({"FAIL", "PASS", "EXCEPTION"})
 # trivy's package-manager types that are PyPI packages (so they dedup with pip-audit)
 _PYPI_TYPES = {"pip", "pipenv", "poetry", "uv", "python-pkg", "conda-pkg"}
 DEFAULT_FS_SCANNERS = ("misconfig", "secret")
@@ -90,8 +107,20 @@ class Trivy:
     executable = "trivy"
     distribution: str | None = None  # a Go binary: its version is in its output
     ok_exit_codes = frozenset({0})  # never pass --exit-code: 1 must mean "fatal"
-    forbidden_args = frozenset({"-o", "--output", "-c", "--config", "--ignorefile",
-        "--secret-config", "--cache-dir", "--server", "--config-check", "--config-data"})
+    forbidden_args = frozenset({
+        # write files, or print what a template reads (a file, the environment)
+        "-o", "--output", "-f", "--format", "-t", "--template", "--generate-default-config",
+        "--output-plugin-arg", "--cache-dir", "--download-db-only", "--download-java-db-only",
+        # read configuration posture-gate does not own: config, ignore and secret-rule
+        # files, Rego checks and ignore policies, VEX, modules (code), schemas, compliance
+        "-c", "--config", "--ignorefile", "--secret-config", "--config-check",
+        "--config-policy", "--policy", "--config-data", "--ignore-policy", "--vex",
+        "--module-dir", "--enable-modules", "--config-file-schemas", "--compliance",
+        # fetch checks, databases, SBOMs or talk to servers and daemons
+        "--server", "--token", "--custom-headers", "--checks-bundle-repository",
+        "--db-repository", "--java-db-repository", "--sbom-sources", "--rekor-url",
+        "--cache-backend", "--redis-ca", "--redis-cert", "--redis-key", "--docker-host",
+        "--podman-host"})
     tested_versions = frozenset({"0.76.0"})
 
     def _common(self, opts: Any, ctx: ScanContext, scanners: list[str]) -> list[str]:
@@ -111,6 +140,15 @@ class Trivy:
             argv += ["--db-repository", str(repo)]
         for repo in opts.get("java_db_repository") or []:
             argv += ["--java-db-repository", str(repo)]
+        # trivy reads trivy.yaml, .trivyignore and trivy-secret.yaml from its working
+        # directory, the scanned root ("" disables each); only a trusted policy's
+        # honor_repo_config hands it the root's copy. It reads no other file from there.
+        ignorefile = honoured_config(ctx, ".trivyignore.yaml") or \
+            honoured_config(ctx, ".trivyignore")
+        for flag, path in (("--config", honoured_config(ctx, "trivy.yaml")),
+                           ("--ignorefile", ignorefile),
+                           ("--secret-config", honoured_config(ctx, "trivy-secret.yaml"))):
+            argv += [flag, str(path) if path else ""]
         return argv
 
     def plan(self, settings: ScannerSettings, ctx: ScanContext) -> list[Job]:
@@ -128,6 +166,10 @@ class Trivy:
                      *(str(d) for d in opts.get("skip_dirs") or [])]
             for skip in skips:
                 argv += ["--skip-dirs", skip]
+            # trivy 0.76.0 follows no symlink; excluded all the same should that change
+            for rel in ctx.outside_links:
+                pattern = _csv_field(_glob_literal(rel))
+                argv += ["--skip-files", pattern, "--skip-dirs", pattern]
             argv += [*settings.extra_args, "."]
             jobs.append(Job(name=self.name, scanner=self.name, argv=tuple(argv),
                             required=settings.required, timeout=settings.timeout,
@@ -143,6 +185,14 @@ class Trivy:
                 required=settings.required, timeout=settings.timeout,
                 meta={**meta, "scanners": image_scanners, "mode": "image", "image": image}))
         return jobs
+
+    def job_categories(self, job: Job | None) -> tuple[Category, ...]:
+        kinds = job.meta.get("scanners", ()) if job is not None else ("vuln", "misconfig",
+                                                                     "secret")
+        out = [Category.ARCHITECTURE] if "misconfig" in kinds else []
+        out += [Category.SECRET] if "secret" in kinds else []
+        out += [Category.OS, Category.DEPENDENCY] if "vuln" in kinds else []
+        return tuple(out)
 
     def version_argv(self) -> list[str]:
         return [self.executable, "--version"]
@@ -167,46 +217,63 @@ class Trivy:
             if isinstance(max_days, int):
                 _check_db_age(cache, max_days)
 
-    def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str) -> Parsed:
+    def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str, *,
+              exit_code: int = 0) -> Parsed:
         doc = load_json_object(data, self.name)
-        if doc.get("SchemaVersion") != 2:
-            raise ScannerOutputError(self.name, f"unexpected SchemaVersion "
-                                     f"{doc.get('SchemaVersion')!r} (expected 2)")
-        results = doc.get("Results") or []
-        if not isinstance(results, list):
-            raise ScannerOutputError(self.name, "unexpected output shape: 'Results' is not a list")
+        schema = require(doc, "SchemaVersion", int, self.name)
+        if schema != 2:
+            raise ScannerOutputError(self.name, f"unexpected SchemaVersion {schema} (expected 2)")
+        if exit_code != 0:  # run without --exit-code: any other code is a failure
+            raise ScannerOutputError(self.name, f"exited with code {exit_code}")
+        # trivy omits Results when it found nothing to report at all
+        results = objects(optional(doc, "Results", list, self.name) or [], self.name, "Results")
         image = job.meta.get("image")
         lines = ctx.lines()
         findings: list[Finding] = []
-        raw = 0
         for i, res in enumerate(results):
-            if not isinstance(res, dict):
-                raise ScannerOutputError(self.name, f"unexpected output shape: Results[{i}]")
-            cls = res.get("Class")
-            category = CLASS_CATEGORY.get(str(cls))
-            if category is None:
+            where = f"Results[{i}]."
+            listed = [k for k in _FINDING_LISTS if k in res]
+            cls = optional(res, "Class", str, self.name, where)
+            if cls is None:
+                if listed:
+                    raise shape_error(self.name, f"{where}Class is missing on a result with "
+                                      f"{listed[0]}")
+                continue
+            one_of(cls, _CLASSES, self.name, f"{where}Class")
+            category = CLASS_CATEGORY.get(cls)
+            wanted = _LIST_OF.get(cls)
+            for key in listed:
+                if key != wanted:
+                    raise shape_error(self.name, f"{where}{key} in a {cls} result")
+            if category is None or wanted is None:
                 continue  # license results are not security findings
-            target = str(res.get("Target", ""))
+            target = path_text(require(res, "Target", str, self.name, where), self.name,
+                               f"{where}Target")
+            items = objects(optional(res, wanted, list, self.name, where) or [], self.name,
+                            f"{where}{wanted}")
             # In an image, a lang-pkgs Target is a language name ("Python") and the
             # packages are files inside the image: no repository location.
             in_image = image is not None and category is Category.DEPENDENCY
             path = relpath(target, ctx.root) \
                 if category is not Category.OS and not in_image else None
             if category in (Category.OS, Category.DEPENDENCY):
-                items = res.get("Vulnerabilities") or []
-                raw += len(items)
-                findings += [self._vuln(v, res, category, path, image, version)
-                             for v in self._dicts(items, i, "Vulnerabilities")]
+                rtype = optional(res, "Type", str, self.name, where) or ""
+                pkg_lines = _package_lines(res, where, self.name)
+                findings += [self._vuln(v, f"{where}{wanted}[{n}].", rtype, pkg_lines,
+                                        category, path, image, version)
+                             for n, v in enumerate(items)]
             elif category is Category.ARCHITECTURE:
-                items = res.get("Misconfigurations") or []
-                raw += len(items)
-                for m in self._dicts(items, i, "Misconfigurations"):
-                    findings.append(self._misconfig(m, path or target, lines, version, image))
+                failed = [(n, m) for n, m in enumerate(items) if one_of(
+                    require(m, "Status", str, self.name, f"{where}{wanted}[{n}]."),
+                    _MISCONF_STATUS, self.name, f"{where}{wanted}[{n}].Status") == "FAIL"]
+                _check_summary(res, where, len(failed), self.name)
+                for n, m in failed:
+                    findings.append(self._misconfig(m, f"{where}{wanted}[{n}].", path or target,
+                                                    lines, version, image))
             else:
-                items = res.get("Secrets") or []
-                raw += len(items)
-                for s in self._dicts(items, i, "Secrets"):
-                    findings.append(self._secret(s, path or target, version, image))
+                for n, s in enumerate(items):
+                    findings.append(self._secret(s, f"{where}{wanted}[{n}].", path or target,
+                                                 version, image))
         props: dict[str, Any] = {"mode": job.meta.get("mode", "fs")}
         if image:
             props["image"] = image
@@ -219,28 +286,33 @@ class Trivy:
             max_days = job.meta.get("max_db_age_days")
             if isinstance(max_days, int):
                 _check_db_age(cache, max_days)
-        return Parsed(findings=tuple(findings), raw_count=raw, properties=props)
+        return Parsed(findings=tuple(findings), raw_count=len(findings), properties=props)
 
-    def _dicts(self, items: Any, i: int, key: str) -> list[dict[str, Any]]:
-        if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
-            raise ScannerOutputError(self.name, f"unexpected output shape: Results[{i}].{key}")
-        return items
+    def _vuln(self, v: dict[str, Any], where: str, rtype: str,
+              pkg_lines: dict[tuple[str, str], int], category: Category, path: str | None,
+              image: str | None, version: str) -> Finding:
+        def get(key: str, kind: type | tuple[type, ...], at: str = where) -> Any:
+            return optional(v, key, kind, self.name, at)
 
-    def _vuln(self, v: dict[str, Any], res: dict[str, Any], category: Category,
-              path: str | None, image: str | None, version: str) -> Finding:
-        vid = require(v, "VulnerabilityID", str, self.name, "Vulnerability.")
-        name = require(v, "PkgName", str, self.name, "Vulnerability.")
-        installed = str(v.get("InstalledVersion", ""))
-        rtype = str(res.get("Type", ""))
+        vid = require(v, "VulnerabilityID", str, self.name, where)
+        name = require(v, "PkgName", str, self.name, where)
+        severity = one_of(require(v, "Severity", str, self.name, where), _SEVERITIES,
+                          self.name, f"{where}Severity")
+        installed = get("InstalledVersion", str) or ""
         ecosystem = "PyPI" if rtype in _PYPI_TYPES else rtype
-        ids = [vid, *sorted(str(x) for x in v.get("VendorIDs") or [])]
-        fixed = tuple(x.strip() for x in str(v.get("FixedVersion") or "").split(",") if x.strip())
-        purl = (v.get("PkgIdentifier") or {}).get("PURL")
-        line = _package_line(res, name, installed)
+        vendor_ids = strings(get("VendorIDs", list) or [], self.name, f"{where}VendorIDs")
+        cwes = strings(get("CweIDs", list) or [], self.name, f"{where}CweIDs")
+        ids = [vid, *sorted(vendor_ids)]
+        fixed = tuple(x.strip() for x in (get("FixedVersion", str) or "").split(",")
+                      if x.strip())
+        ident = get("PkgIdentifier", dict) or {}
+        purl = optional(ident, "PURL", str, self.name, f"{where}PkgIdentifier.")
+        line = pkg_lines.get((name, installed), 1)
         # a repository manifest, or (OS packages, packages inside an image) the image
         manifest = path if path is not None else f"{image or ''}:{ecosystem}"
-        cvss = _cvss(v)
-        layer = v.get("Layer") or {}
+        source = get("SeveritySource", str)
+        text = get("Title", str) or get("Description", str) or vid
+        url = get("PrimaryURL", str)
         return Finding(
             fingerprint=package_basis(category=category.value, ecosystem=ecosystem, name=name,
                                       advisory=canonical_advisory(ids),
@@ -250,30 +322,35 @@ class Trivy:
             found_by=(self.name,),
             rule_id=vid,
             category=category,
-            severity=severity_from_word(v.get("Severity")),
-            severity_source=f"trivy {v['SeveritySource']}" if v.get("SeveritySource") else None,
-            cvss=cvss,
+            severity=severity_from_word(severity),
+            severity_source=f"trivy {source}" if source else None,
+            cvss=_cvss(v, source, where, self.name),
             title=f"{name} {installed}: {vid}",
-            message=" ".join(str(v.get("Title") or v.get("Description") or vid).split())[:2000],
+            message=" ".join(text.split())[:2000],
             location=Location(path=path, start_line=line, end_line=line) if path else None,
             package=Package(ecosystem=ecosystem, name=name, version=installed or None,
-                            fixed_versions=fixed, purl=purl if isinstance(purl, str) else None),
-            identifiers=tuple(dict.fromkeys([*ids, *(str(c) for c in v.get("CweIDs") or [])])),
-            references=tuple(u for u in [v.get("PrimaryURL")] if isinstance(u, str)),
+                            fixed_versions=fixed, purl=purl),
+            identifiers=tuple(dict.fromkeys([*ids, *cwes])),
+            references=(url,) if url else (),
             image=image,
-            layer=(layer.get("DiffID") or layer.get("Digest")) if isinstance(layer, dict) else None,
+            layer=_layer(v, where, self.name),
         )
 
-    def _misconfig(self, m: dict[str, Any], path: str, lines: Any, version: str,
+    def _misconfig(self, m: dict[str, Any], where: str, path: str, lines: Any, version: str,
                    image: str | None) -> Finding:
-        mid = require(m, "ID", str, self.name, "Misconfiguration.")
-        cause = m.get("CauseMetadata") or {}
-        start, end = cause.get("StartLine"), cause.get("EndLine")
-        start = start if isinstance(start, int) and start > 0 else None
-        end = end if isinstance(end, int) and end > 0 else start
-        message = " ".join(str(m.get("Message") or m.get("Title") or mid).split())
+        mid = require(m, "ID", str, self.name, where)
+        severity = one_of(require(m, "Severity", str, self.name, where), _SEVERITIES,
+                          self.name, f"{where}Severity")
+        cause = optional(m, "CauseMetadata", dict, self.name, where) or {}
+        at = f"{where}CauseMetadata."
+        start = _line(cause, "StartLine", at, self.name) or None  # 0: the whole file
+        end = _line(cause, "EndLine", at, self.name) or start
+        title = optional(m, "Title", str, self.name, where)
+        message = " ".join((optional(m, "Message", str, self.name, where) or title
+                            or mid).split())
         source = lines.line_range(path, start, end) if image is None else ""
         content = snippet_hash(f"{source}\n{message}")
+        url = optional(m, "PrimaryURL", str, self.name, where)
         return Finding(
             fingerprint=code_basis(category="architecture", rule_key=f"trivy:{mid}", path=path,
                                    content=content),
@@ -283,23 +360,25 @@ class Trivy:
             found_by=(self.name,),
             rule_id=mid,
             category=Category.ARCHITECTURE,
-            severity=severity_from_word(m.get("Severity")),
-            title=" ".join(str(m.get("Title") or mid).split()),
+            severity=severity_from_word(severity),
+            title=" ".join((title or mid).split()),
             message=message,
             location=Location(path=path, start_line=start, end_line=end),
-            references=tuple(u for u in [m.get("PrimaryURL")] if isinstance(u, str)),
+            references=(url,) if url else (),
             image=image,
         )
 
-    def _secret(self, s: dict[str, Any], path: str, version: str, image: str | None) -> Finding:
-        rule = require(s, "RuleID", str, self.name, "Secret.")
-        start = s.get("StartLine") if isinstance(s.get("StartLine"), int) else None
-        end = s.get("EndLine") if isinstance(s.get("EndLine"), int) else start
+    def _secret(self, s: dict[str, Any], where: str, path: str, version: str,
+                image: str | None) -> Finding:
+        rule = require(s, "RuleID", str, self.name, where)
+        severity = one_of(require(s, "Severity", str, self.name, where), _SEVERITIES,
+                          self.name, f"{where}Severity")
+        start = _line(s, "StartLine", where, self.name) or None
+        end = _line(s, "EndLine", where, self.name) or start
         # trivy masks the value in Match with '*'; hash only that masked form and never
         # copy Match, Code or Content into a finding.
-        content = snippet_hash(str(s.get("Match") or ""))
-        title = " ".join(str(s.get("Title") or rule).split())
-        layer = s.get("Layer") or {}
+        content = snippet_hash(optional(s, "Match", str, self.name, where) or "")
+        title = " ".join((optional(s, "Title", str, self.name, where) or rule).split())
         return Finding(
             fingerprint=code_basis(category="secret", rule_key=f"trivy:{rule}", path=path,
                                    content=content),
@@ -309,13 +388,13 @@ class Trivy:
             found_by=(self.name,),
             rule_id=rule,
             category=Category.SECRET,
-            severity=severity_from_word(s.get("Severity")),
+            severity=severity_from_word(severity),
             title=title,
             message=f"{title} found in {path} (value not shown)",
             location=Location(path=path, start_line=start, end_line=end),
             identifiers=("CWE-798",),
             image=image,
-            layer=(layer.get("DiffID") or layer.get("Digest")) if isinstance(layer, dict) else None,
+            layer=_layer(s, where, self.name),
         )
 
     def redact(self, doc: Any) -> Any:
@@ -333,6 +412,16 @@ class Trivy:
         return doc
 
 
+def _glob_literal(rel: str) -> str:
+    """A repo-relative path as a trivy skip pattern (doublestar) matching only itself."""
+    return re.sub(r"([\\*?\[\]{}])", r"\\\1", rel)
+
+
+def _csv_field(text: str) -> str:
+    """trivy splits a list flag's value as CSV: quoted, a comma stays in the name."""
+    return '"' + text.replace('"', '""') + '"'
+
+
 def _image_archive(image: str, root: Path) -> Path | None:
     """An image given as a local archive (docker save tarball) or OCI layout directory:
     as typed (relative to the working directory), else relative to the scanned root.
@@ -344,30 +433,74 @@ def _image_archive(image: str, root: Path) -> Path | None:
     return None
 
 
-def _package_line(res: dict[str, Any], name: str, version: str) -> int:
-    for p in res.get("Packages") or []:
-        if isinstance(p, dict) and p.get("Name") == name and p.get("Version") == version:
-            for loc in p.get("Locations") or []:
-                if isinstance(loc, dict) and isinstance(loc.get("StartLine"), int):
-                    return max(1, int(loc["StartLine"]))
-    return 1
+def _line(doc: dict[str, Any], key: str, where: str, scanner: str) -> int:
+    """An optional line number; trivy writes 0 (or omits it) for 'no particular line'."""
+    value = optional(doc, key, int, scanner, where)
+    return 0 if value is None else line_number(value, scanner, f"{where}{key}", zero=True)
 
 
-def _cvss(v: dict[str, Any]) -> Cvss | None:
-    table = v.get("CVSS") or {}
-    if not isinstance(table, dict):
-        return None
-    order = [v.get("SeveritySource"), "nvd", "ghsa", *table.keys()]
-    for src in order:
-        entry = table.get(src) if isinstance(src, str) else None
-        if isinstance(entry, dict):
-            if entry.get("V3Vector") and entry.get("V3Score") is not None:
-                vec = str(entry["V3Vector"])
-                return Cvss(version="3.1" if vec.startswith("CVSS:3.1") else "3.0",
-                            vector=vec, score=float(entry["V3Score"]))
-            if entry.get("V40Vector") and entry.get("V40Score") is not None:
-                return Cvss(version="4.0", vector=str(entry["V40Vector"]),
-                            score=float(entry["V40Score"]))
+def _layer(item: dict[str, Any], where: str, scanner: str) -> str | None:
+    layer = optional(item, "Layer", dict, scanner, where) or {}
+    at = f"{where}Layer."
+    return (optional(layer, "DiffID", str, scanner, at)
+            or optional(layer, "Digest", str, scanner, at) or None)
+
+
+def _check_summary(res: dict[str, Any], where: str, failed: int, scanner: str) -> None:
+    """MisconfSummary.Failures counts the misconfigurations with Status FAIL that trivy
+    kept (after its severity and ignore filters): the list must hold exactly those."""
+    summary = optional(res, "MisconfSummary", dict, scanner, where)
+    if summary is None:
+        return
+    at = f"{where}MisconfSummary."
+    failures = require(summary, "Failures", int, scanner, at)
+    require(summary, "Successes", int, scanner, at)
+    if failures != failed:
+        raise ScannerOutputError(scanner, f"{at}Failures is {failures} but {failed} "
+                                 "Misconfigurations have Status FAIL")
+
+
+def _package_lines(res: dict[str, Any], where: str, scanner: str) -> dict[tuple[str, str], int]:
+    """(name, version) -> the line of its first location in the manifest."""
+    found: dict[tuple[str, str], int] = {}
+    packages = optional(res, "Packages", list, scanner, where) or []
+    for n, p in enumerate(objects(packages, scanner, f"{where}Packages")):
+        at = f"{where}Packages[{n}]."
+        name = optional(p, "Name", str, scanner, at)
+        version = optional(p, "Version", str, scanner, at) or ""
+        locations = objects(optional(p, "Locations", list, scanner, at) or [], scanner,
+                            f"{at}Locations")
+        for k, loc in enumerate(locations):
+            start = _line(loc, "StartLine", f"{at}Locations[{k}].", scanner)
+            _line(loc, "EndLine", f"{at}Locations[{k}].", scanner)
+            if name is not None and k == 0:
+                found.setdefault((name, version), max(1, start))
+    return found
+
+
+def _cvss(v: dict[str, Any], source: str | None, where: str, scanner: str) -> Cvss | None:
+    table = optional(v, "CVSS", dict, scanner, where) or {}
+    entries: dict[str, dict[str, Any]] = {}
+    for src, entry in table.items():
+        at = f"{where}CVSS.{src}"
+        if not isinstance(entry, dict):
+            raise shape_error(scanner, f"{at} is {kind_name(entry)}")
+        for key in ("V2Vector", "V3Vector", "V40Vector"):
+            optional(entry, key, str, scanner, f"{at}.")
+        for key in ("V2Score", "V3Score", "V40Score"):
+            score = optional(entry, key, (int, float), scanner, f"{at}.")
+            if score is not None and not 0 <= score <= 10:
+                raise shape_error(scanner, f"{at}.{key} is {score}, not a CVSS score")
+        entries[src] = entry
+    for src in dict.fromkeys([source, "nvd", "ghsa", *entries]):
+        entry = entries.get(src) if isinstance(src, str) else None
+        if entry is None:
+            continue
+        if entry.get("V3Vector") and entry.get("V3Score") is not None:
+            vec = entry["V3Vector"]
+            return Cvss(version="3.1" if vec.startswith("CVSS:3.1") else "3.0",
+                        vector=vec, score=float(entry["V3Score"]))
+        if entry.get("V40Vector") and entry.get("V40Score") is not None:
+            return Cvss(version="4.0", vector=entry["V40Vector"],
+                        score=float(entry["V40Score"]))
     return None
-
-

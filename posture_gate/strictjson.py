@@ -1,0 +1,153 @@
+"""Strict JSON for documents posture-gate did not write itself in this run (scanner output,
+a saved findings.json or baseline): every way such a document can be malformed becomes a
+ValueError with a one-line reason, never another exception later on."""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from .textutil import one_line
+
+# Real scanner output and our own files nest about a dozen levels; anything far deeper is
+# not theirs, and would exhaust the stack of whatever walks it next (json.dumps, reporters).
+MAX_DEPTH = 64
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _tree_problem(doc: Any) -> str | None:
+    """Too deep, or a string holding a lone surrogate (JSON's \\udXXX escapes allow one;
+    no UTF-8 writer accepts it). Iterative: never recurses itself."""
+    stack = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii() and _SURROGATE.search(value):
+                return "a string with a lone surrogate escape"
+        elif isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                return f"nested deeper than {MAX_DEPTH} levels"
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((v, depth + 1) for v in items)
+    return None
+
+
+def loads(text: str) -> Any:
+    """JSON text with finite numbers only (no NaN/Infinity, no float overflow, no
+    4300-digit integers), nesting at most MAX_DEPTH, no lone surrogates. ValueError
+    with a one-line reason otherwise."""
+    try:
+        doc = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at line {exc.lineno} column "
+                         f"{exc.colno})") from None
+    except RecursionError:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:  # an integer too long, NaN, a float out of range
+        raise ValueError(f"not valid JSON ({one_line(str(exc), 80)})") from None
+    problem = _tree_problem(doc)
+    if problem:
+        raise ValueError(problem)
+    return doc
+
+
+def load_bytes(data: bytes) -> Any:
+    """`loads` of UTF-8 bytes (a BOM or UTF-16 is not accepted either)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 (byte {exc.start})") from None
+    return loads(text)
+
+
+def kind_name(value: object) -> str:
+    """The JSON name of a value's type, for messages."""
+    if value is None:
+        return "null"
+    return {bool: "bool", int: "int", float: "float", str: "str", list: "list",
+            dict: "dict"}.get(type(value), type(value).__name__)
+
+
+def is_kind(value: object, kind: type | tuple[type, ...]) -> bool:
+    """isinstance, except that a bool is never an int or a float (JSON true is not 1)."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool):
+        return bool in kinds
+    return isinstance(value, kinds)
+
+
+class ShapeError(ValueError):
+    """A field of a saved document (findings.json, baseline) is missing or of the wrong
+    type; the message names the field, e.g. `findings[3].location.start_line is str`."""
+
+
+def obj(value: object, where: str) -> Mapping[str, Any]:
+    """`value` must be an object; `where` names it ('findings[3]')."""
+    if not isinstance(value, Mapping):
+        raise ShapeError(f"{where or 'document'} is {kind_name(value)}, expected an object")
+    return value
+
+
+def field(d: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str = "", *,
+          required: bool = True) -> Any:
+    """d[key] of the given kind. Optional fields may be absent or null (-> None)."""
+    if key not in d or (d[key] is None and not required):
+        if required:
+            raise ShapeError(f"{where}{key} is missing")
+        return None
+    value = d[key]
+    if not is_kind(value, kind):
+        raise ShapeError(f"{where}{key} is {kind_name(value)}")
+    return value
+
+
+def text_list(d: Mapping[str, Any], key: str, where: str = "") -> tuple[str, ...]:
+    """An optional list of strings (absent or null: empty)."""
+    items = field(d, key, list, where, required=False) or []
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise ShapeError(f"{where}{key}[{i}] is {kind_name(item)}")
+    return tuple(items)
+
+
+def count(d: Mapping[str, Any], key: str, where: str = "", *, required: bool = True,
+          limit: int = 1 << 53) -> int | None:
+    """A non-negative integer (a count, a line number, a limit)."""
+    value = field(d, key, int, where, required=required)
+    if value is not None and not 0 <= value <= limit:
+        raise ShapeError(f"{where}{key} is {value}, out of range")
+    return value  # type: ignore[no-any-return]
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def choice(cls: type[E], d: Mapping[str, Any], key: str, where: str = "") -> E:
+    """A string that must be one of an enum's values."""
+    value = field(d, key, str, where)
+    try:
+        return cls(value)
+    except ValueError:
+        raise ShapeError(f"{where}{key} is {one_line(repr(value), 40)}, not a "
+                         f"{cls.__name__.lower()}") from None
+
+
+def maybe_choice(cls: type[E], d: Mapping[str, Any], key: str, where: str = "") -> E | None:
+    """`choice`, or None when the key is absent or null."""
+    return None if d.get(key) is None else choice(cls, d, key, where)
