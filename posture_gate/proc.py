@@ -198,11 +198,15 @@ def _killpg(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
+_interrupted = False
+
+
 def _signal_handler(signum: int, _frame: object) -> None:
+    global _interrupted
+    if _interrupted:
+        return  # later signals must not interrupt the clean-up the first one started
+    _interrupted = True
     kill_all()
-    # Later signals must not interrupt the clean-up this one starts.
-    for s in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(s, signal.SIG_IGN)
     raise Interrupted(signum)
 
 
@@ -218,8 +222,12 @@ def install_signal_handlers() -> dict[int, object] | None:
 
 
 def restore_signal_handlers(previous: dict[int, object] | None) -> None:
+    """Put the previous handlers back; after an interruption, ignore both signals instead:
+    the process is exiting, and a default handler would cut its clean-up short.
+    (SIG_IGN is not set from the handler itself: CPython then reports a signal still pending
+    as "ignored due to race condition" on stderr.)"""
     for s, handler in (previous or {}).items():
-        signal.signal(s, handler)  # type: ignore[arg-type]
+        signal.signal(s, signal.SIG_IGN if _interrupted else handler)  # type: ignore[arg-type]
 
 
 # --- running one process ----------------------------------------------------------------
@@ -308,18 +316,24 @@ def _copy(proc: subprocess.Popen[bytes], src: IO[bytes], out: IO[bytes], deadlin
     """Copy stdout to `out` until EOF: bytes copied, limit + 1 when over the limit, or -1
     at the deadline. Over the limit or late, the group is killed before returning."""
     size = 0
+    idle_after_exit = 0
     poller = select.poll()
     poller.register(src, select.POLLIN | select.POLLHUP)
-    while True:
+    while not _cancelled:
         left = deadline - time.monotonic()
         if left <= 0:
             _killpg(proc.pid)
             return -1
-        if not poller.poll(min(left, 1.0) * 1000):
+        if not poller.poll(min(left, 0.5) * 1000):
             if proc.poll() is not None:
-                # The scanner exited but something it left in its group holds stdout open:
-                # kill the group so that the pipe reaches EOF now, not at the deadline.
+                # The scanner exited but something it started holds stdout open: kill its
+                # group so that the pipe reaches EOF now, not at the deadline; a process
+                # that left the group (the watchdog's token finds it at exit) is not waited
+                # for beyond a few idle polls.
                 _killpg(proc.pid)
+                idle_after_exit += 1
+                if idle_after_exit > 4:
+                    return size
             continue
         chunk = os.read(src.fileno(), CHUNK)
         if not chunk:
@@ -329,6 +343,7 @@ def _copy(proc: subprocess.Popen[bytes], src: IO[bytes], out: IO[bytes], deadlin
             return limit + 1
         out.write(chunk)
         size += len(chunk)
+    return size  # cancelled: run() raises Cancelled
 
 
 def _tail(fh: IO[bytes]) -> str:

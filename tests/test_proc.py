@@ -7,7 +7,6 @@ flood, leave a grandchild behind); liveness is read from /proc, never from a sle
 from __future__ import annotations
 
 import math
-import os
 import signal
 import subprocess
 import sys
