@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from . import fingerprint as fp
+from . import strictjson as sj
 from .errors import InputError
+from .fsutil import MAX_FINDINGS_FILE, read_input
 from .model import Category, Finding, Severity
 
 SCHEMA = "posture-gate/baseline/v1"
@@ -134,33 +136,42 @@ def _migrate(e: Entry, algorithm: str) -> Entry:
 
 
 def load(path: Path) -> Baseline:
+    text = read_input(path, MAX_FINDINGS_FILE, "baseline file")
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: baseline file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read baseline ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: baseline is not valid JSON ({exc.msg})") from None
+        doc = sj.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{path}: baseline is {exc}") from None
     return from_doc(doc, str(path))
 
 
+def _entry(d: object, where: str) -> Entry:
+    d = sj.obj(d, where.rstrip("."))
+
+    def text(key: str) -> Any:
+        return sj.field(d, key, str, where, required=False)
+
+    return Entry(fingerprint=sj.field(d, "fingerprint", str, where),
+                 category=sj.choice(Category, d, "category", where),
+                 severity=sj.choice(Severity, d, "severity", where), target=text("target"),
+                 rule_id=text("rule_id") or "", scanner=text("scanner") or "",
+                 path=text("path"), package=text("package"), advisory=text("advisory"),
+                 content_hash=text("content_hash"),
+                 merged=sj.text_list(d, "merged_fingerprints", where))
+
+
 def from_doc(doc: Any, source: str) -> Baseline:
+    """A baseline document; InputError naming the file and the field if malformed."""
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise InputError(f"{source}: not a posture-gate baseline (schema {SCHEMA} expected)")
-    algorithm = str(doc.get("fingerprint_algorithm", ""))
     try:
-        entries = tuple(
-            _migrate(Entry(fingerprint=str(d["fingerprint"]), category=Category(d["category"]),
-                           severity=Severity(d["severity"]), target=d.get("target"),
-                           rule_id=str(d.get("rule_id", "")), scanner=str(d.get("scanner", "")),
-                           path=d.get("path"), package=d.get("package"),
-                           advisory=d.get("advisory"), content_hash=d.get("content_hash"),
-                           merged=tuple(d.get("merged_fingerprints") or ())), algorithm)
-            for d in doc.get("findings") or [])
-        allowed = {str(k): int(v) for k, v in (doc.get("allowed") or {}).items()}
-    except (KeyError, ValueError, TypeError) as exc:
-        raise InputError(f"{source}: malformed baseline entry ({exc})") from None
-    return Baseline(algorithm=fp.ALGORITHM, created_at=str(doc.get("created_at", "")),
-                    entries=entries, allowed=allowed,
-                    increases_allowed=bool(doc.get("increases_allowed", False)), source=source)
+        algorithm = sj.field(doc, "fingerprint_algorithm", str, required=False) or ""
+        entries = tuple(_migrate(_entry(d, f"findings[{i}]."), algorithm) for i, d in
+                        enumerate(sj.field(doc, "findings", list, required=False) or []))
+        allowed_doc = sj.field(doc, "allowed", dict, required=False) or {}
+        allowed = {k: sj.count(allowed_doc, k, "allowed.") or 0 for k in allowed_doc}
+        created = sj.field(doc, "created_at", str, required=False) or ""
+        increases = sj.field(doc, "increases_allowed", bool, required=False) or False
+    except sj.ShapeError as exc:
+        raise InputError(f"{source}: malformed baseline: {exc}") from None
+    return Baseline(algorithm=fp.ALGORITHM, created_at=created, entries=entries,
+                    allowed=allowed, increases_allowed=increases, source=source)

@@ -6,7 +6,6 @@ Exit codes: 0 pass, 1 policy failed, 2 could not evaluate (bad input, scanner fa
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import signal
 import sys
@@ -20,7 +19,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from . import __version__, history, notify, proc
+from . import __version__, history, notify, proc, strictjson
 from . import baseline as baseline_mod
 from .errors import InputError, PostureGateError, UsageError
 from .fsutil import MAX_FINDINGS_FILE, read_input, write_atomic
@@ -190,9 +189,9 @@ def _write_reports(run: ScanResult, verdict: Verdict, out_dir: Path,
 def _load_saved(path: Path) -> tuple[dict[str, Any], ScanResult]:
     text = read_input(path, MAX_FINDINGS_FILE, "findings file")
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+        doc = strictjson.loads(text)  # NaN, 5000-digit numbers, deep nesting: InputError too
+    except ValueError as exc:
+        raise InputError(f"{path}: findings file is {exc}") from None
     return doc, read_run(doc, str(path))
 
 

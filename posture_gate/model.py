@@ -11,7 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from . import strictjson as sj
+
 FINDING_SCHEMA = "posture-gate/finding/v1"
+MAX_LINE = 1 << 31  # a saved line number past this is not a source file's
 RUN_SCHEMA = "posture-gate/run/v1"
 
 
@@ -81,8 +84,11 @@ class Location:
         return {"path": self.path, "start_line": self.start_line, "end_line": self.end_line}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Location:
-        return cls(path=d["path"], start_line=d.get("start_line"), end_line=d.get("end_line"))
+    def from_dict(cls, d: Mapping[str, Any], where: str = "") -> Location:
+        d = sj.obj(d, where.rstrip("."))
+        return cls(path=sj.field(d, "path", str, where),
+                   start_line=sj.count(d, "start_line", where, required=False, limit=MAX_LINE),
+                   end_line=sj.count(d, "end_line", where, required=False, limit=MAX_LINE))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,13 +109,14 @@ class Package:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Package:
+    def from_dict(cls, d: Mapping[str, Any], where: str = "") -> Package:
+        d = sj.obj(d, where.rstrip("."))
         return cls(
-            ecosystem=d["ecosystem"],
-            name=d["name"],
-            version=d.get("version"),
-            fixed_versions=tuple(d.get("fixed_versions") or ()),
-            purl=d.get("purl"),
+            ecosystem=sj.field(d, "ecosystem", str, where),
+            name=sj.field(d, "name", str, where),
+            version=sj.field(d, "version", str, where, required=False),
+            fixed_versions=sj.text_list(d, "fixed_versions", where),
+            purl=sj.field(d, "purl", str, where, required=False),
         )
 
 
@@ -125,9 +132,12 @@ class Suppression:
                 "expires": self.expires}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Suppression:
-        return cls(kind=d["kind"], reason=d.get("reason"), owner=d.get("owner"),
-                   expires=d.get("expires"))
+    def from_dict(cls, d: Mapping[str, Any], where: str = "") -> Suppression:
+        d = sj.obj(d, where.rstrip("."))
+        return cls(kind=sj.field(d, "kind", str, where),
+                   reason=sj.field(d, "reason", str, where, required=False),
+                   owner=sj.field(d, "owner", str, where, required=False),
+                   expires=sj.field(d, "expires", str, where, required=False))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,8 +150,13 @@ class Cvss:
         return {"version": self.version, "vector": self.vector, "score": self.score}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Cvss:
-        return cls(version=str(d["version"]), vector=d["vector"], score=float(d["score"]))
+    def from_dict(cls, d: Mapping[str, Any], where: str = "") -> Cvss:
+        d = sj.obj(d, where.rstrip("."))
+        score = sj.field(d, "score", (int, float), where)
+        if not 0 <= score <= 10:
+            raise sj.ShapeError(f"{where}score is {score}, not a CVSS score")
+        return cls(version=sj.field(d, "version", str, where),
+                   vector=sj.field(d, "vector", str, where), score=float(score))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -212,30 +227,40 @@ class Finding:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Finding:
+    def from_dict(cls, d: Mapping[str, Any], where: str = "") -> Finding:
+        """A saved finding; sj.ShapeError (a ValueError) naming the field if malformed."""
+        d = sj.obj(d, where.rstrip("."))
+
+        def text(key: str, required: bool = True) -> Any:
+            return sj.field(d, key, str, where, required=required)
+
+        def part(key: str, kind: Any) -> Any:
+            value = sj.field(d, key, dict, where, required=False)
+            return kind.from_dict(value, f"{where}{key}.") if value is not None else None
+
         return cls(
-            fingerprint=d["fingerprint"],
-            scanner=d["scanner"],
-            scanner_version=d["scanner_version"],
-            found_by=tuple(d.get("found_by") or ()),
-            rule_id=d["rule_id"],
-            category=Category(d["category"]),
-            severity=Severity(d["severity"]),
-            severity_source=d.get("severity_source"),
-            confidence=Confidence(d["confidence"]) if d.get("confidence") else None,
-            title=d["title"],
-            message=d["message"],
-            location=Location.from_dict(d["location"]) if d.get("location") else None,
-            package=Package.from_dict(d["package"]) if d.get("package") else None,
-            identifiers=tuple(d.get("identifiers") or ()),
-            references=tuple(d.get("references") or ()),
-            cvss=Cvss.from_dict(d["cvss"]) if d.get("cvss") else None,
-            target=d.get("target"),
-            image=d.get("image"),
-            layer=d.get("layer"),
-            suppression=Suppression.from_dict(d["suppression"]) if d.get("suppression") else None,
-            merged_fingerprints=tuple(d.get("merged_fingerprints") or ()),
-            content_hash=d.get("content_hash"),
+            fingerprint=text("fingerprint"),
+            scanner=text("scanner"),
+            scanner_version=text("scanner_version"),
+            found_by=sj.text_list(d, "found_by", where),
+            rule_id=text("rule_id"),
+            category=sj.choice(Category, d, "category", where),
+            severity=sj.choice(Severity, d, "severity", where),
+            severity_source=text("severity_source", False),
+            confidence=sj.maybe_choice(Confidence, d, "confidence", where),
+            title=text("title"),
+            message=text("message"),
+            location=part("location", Location),
+            package=part("package", Package),
+            identifiers=sj.text_list(d, "identifiers", where),
+            references=sj.text_list(d, "references", where),
+            cvss=part("cvss", Cvss),
+            target=text("target", False),
+            image=text("image", False),
+            layer=text("layer", False),
+            suppression=part("suppression", Suppression),
+            merged_fingerprints=sj.text_list(d, "merged_fingerprints", where),
+            content_hash=text("content_hash", False),
         )
 
 
@@ -282,22 +307,26 @@ class ScannerRun:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ScannerRun:
+    def from_dict(cls, d: Mapping[str, Any], where: str = "") -> ScannerRun:
+        """A saved scanner run; sj.ShapeError (a ValueError) naming the field if malformed."""
+        d = sj.obj(d, where.rstrip("."))
+        required = sj.field(d, "required", bool, where, required=False)
+        duration = sj.field(d, "duration_s", (int, float), where, required=False)
         return cls(
-            name=d["name"],
-            scanner=d["scanner"],
-            status=RunStatus(d["status"]),
-            required=bool(d.get("required", True)),
-            reason=d.get("reason"),
-            version=d.get("version"),
-            tested_version=d.get("tested_version"),
-            duration_s=float(d.get("duration_s", 0.0)),
-            exit_code=d.get("exit_code"),
-            raw_count=int(d.get("raw_count", 0)),
-            raw_output=d.get("raw_output"),
-            warnings=tuple(d.get("warnings") or ()),
-            properties=dict(d.get("properties") or {}),
-            categories=tuple(str(c) for c in d.get("categories") or ()),
+            name=sj.field(d, "name", str, where),
+            scanner=sj.field(d, "scanner", str, where),
+            status=sj.choice(RunStatus, d, "status", where),
+            required=True if required is None else required,
+            reason=sj.field(d, "reason", str, where, required=False),
+            version=sj.field(d, "version", str, where, required=False),
+            tested_version=sj.field(d, "tested_version", bool, where, required=False),
+            duration_s=float(duration or 0.0),
+            exit_code=sj.field(d, "exit_code", int, where, required=False),
+            raw_count=sj.count(d, "raw_count", where, required=False) or 0,
+            raw_output=sj.field(d, "raw_output", str, where, required=False),
+            warnings=sj.text_list(d, "warnings", where),
+            properties=dict(sj.field(d, "properties", dict, where, required=False) or {}),
+            categories=sj.text_list(d, "categories", where),
         )
 
 
