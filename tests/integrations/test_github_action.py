@@ -45,6 +45,7 @@ jobs:
           output-dir: out/reports
           install: "false"
           venv: ${{ env.PG_VENV }}
+          policy: ${{ env.PG_POLICY }}
           history: history/posture-history.sqlite
       - name: record outputs
         if: always()
@@ -146,10 +147,11 @@ def pull_request(tmp: Path, env: dict[str, str], head: dict[str, str],
     return clone
 
 
-def act_pull_request(clone: Path, tmp: Path,
-                     env: dict[str, str]) -> tuple[str, dict[str, str], Path]:
-    """One act run of the pull_request event (base main, head feature): its log, the
-    action's outputs and the directory holding the copied reports."""
+def act_pull_request(clone: Path, tmp: Path, env: dict[str, str],
+                     policy: str = "") -> tuple[str, dict[str, str], Path]:
+    """One act run of the pull_request event (base main, head feature), with the action's
+    `policy` input: its log, the action's outputs and the directory holding the copied
+    reports."""
     event = tmp / "event.json"
     event.write_text(json.dumps({"pull_request": {
         "number": 7, "base": {"ref": "main"}, "head": {"ref": "feature"}}}), encoding="utf-8")
@@ -158,7 +160,7 @@ def act_pull_request(clone: Path, tmp: Path,
     done = act(clone, env, "pull_request", "-e", str(event),
                "-W", str(clone / ".github" / "workflows" / "gate.yml"),
                "--env", f"SRC={clone}", "--env", f"RESULT_DIR={results}",
-               "--env", f"PG_VENV={Path(sys.prefix)}")
+               "--env", f"PG_VENV={Path(sys.prefix)}", "--env", f"PG_POLICY={policy}")
     log = done.stdout + done.stderr
     assert done.returncode != 0, log[-3000:]            # the job fails either way
     outputs = json.loads((results / "outputs.json").read_text(encoding="utf-8"))
@@ -217,3 +219,16 @@ def test_pull_request_is_gated_by_the_base_branch_policy(tmp_path: Path) -> None
     assert "origin/main:webapp/posture-gate.yml" in json.dumps(findings["policy"]["trusted"])
     assert json.loads(outputs["TOTALS"]) == findings["totals"]
     assert findings["totals"]["secret"]["critical"] == 1
+
+
+@pytest.mark.slow
+def test_policy_input_overrides_the_base_branch(tmp_path: Path) -> None:
+    env = client_env(tmp_path)
+    clone = pull_request(tmp_path, env, {"webapp/app/extra.py": CLEAN_APP})
+    log, outputs, _ = act_pull_request(clone, tmp_path, env, policy="strict")
+    assert "fetching main" not in log, log[-3000:]
+    # strict is the trusted policy now: the tree's copy of the default preset is looser
+    refusal = [line for line in log.splitlines()
+               if f"posture-gate.yml:{LOOSENED_LINE}: gates.code.max:" in line]
+    assert refusal and "(preset:strict)" in refusal[0], log[-3000:]
+    assert outputs["EXIT_CODE"] == "2" and outputs["VERDICT"] == "error"
