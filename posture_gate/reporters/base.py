@@ -53,7 +53,7 @@ def data_freshness(run: ScanResult) -> list[str]:
             if isinstance(stamp, str):
                 age = _age_days(stamp, run.started_at)
                 suffix = f" ({age} days before this scan)" if age is not None else ""
-                lines.append(f"{s.name}: {label} {one_line(stamp, 40)}{suffix}")
+                lines.append(f"{one_line(s.name, 80)}: {label} {one_line(stamp, 40)}{suffix}")
     return lines
 
 

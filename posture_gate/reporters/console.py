@@ -1,4 +1,8 @@
-"""The console table: totals (category x severity), verdict, failed gates, scanners."""
+"""The console table: totals (category x severity), verdict, failed gates, scanners.
+
+Every untrusted text is one line through `textutil.one_line`: no escape sequence reaches
+the terminal, and a newline in a name could otherwise forge a line such as `VERDICT: PASS`.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +45,7 @@ class ConsoleReporter:
             ver = f" (version {one_line(s.version, 40)})" if s.version else ""
             detail = f"{s.raw_count} raw finding(s), {s.duration_s:.1f}s" \
                 if s.status is RunStatus.OK else one_line(s.reason or "", 200)
-            out.append(f"  {s.name}: {state} - {detail}{ver}")
+            out.append(f"  {one_line(s.name, 80)}: {state} - {detail}{ver}")
         out += [f"  {line}" for line in data_freshness(run)]
         if verdict.new_since_last is not None or verdict.fixed_since_last is not None:
             out.append(f"since the last run: {len(verdict.new_since_last or ())} new, "
@@ -60,7 +64,7 @@ class ConsoleReporter:
             where = f" [target {one_line(g.target, 80)}]" if g.target else ""
             delta = f", {g.delta:+d} vs baseline" if g.delta is not None else ""
             sev = "" if g.kind == "ratchet" else (" (any severity)" if g.severity == "any"
-                                                  else f" ({g.severity} or worse)")
+                                                  else f" ({one_line(g.severity, 20)} or worse)")
             name = one_line(g.name, 200)
             out.append(f"  FAILED {name}{where}: {g.count} > {g.limit}{sev}{delta}")
         return "\n".join(out) + "\n"

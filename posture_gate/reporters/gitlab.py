@@ -13,6 +13,11 @@ Which findings go where:
 * gitlab-secret-detection: `secret` findings.
 Suppressed findings are left out (GitLab would raise them as vulnerabilities); each report
 says how many in `scan.messages`.
+
+Text: every untrusted string goes through `textutil` once, then JSON escaping. `description`
+and `solution` keep their newlines (`clean`: advisory text is paragraphs, and the JSON
+escapes them); names, identifiers, files, packages, versions and messages are one line
+(`one_line`); a link the cleaner would change is dropped.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 
 from ..model import Category, Finding, RunStatus, ScannerRun, ScanResult, Severity, sort_findings
 from ..policy.evaluate import Verdict
+from ..textutil import clean, one_line
 
 SCHEMA_VERSION = "15.0.7"
 SCHEMA_BASE = ("https://gitlab.com/gitlab-org/security-products/security-report-schemas/"
@@ -57,18 +63,7 @@ _CVSS3 = re.compile(
     r"|MS:[XUC]|M[CIA]:[XNLH])/)*(AV:[NALP]|AC:[LH]|PR:[NLH]|UI:[NR]|S:[UC]|[CIA]:[NLH]"
     r"|E:[XUPFH]|RL:[XOTWU]|RC:[XURC]|[CIA]R:[XLMH]|MAV:[XNALP]|MAC:[XLH]|MPR:[XNLH]"
     r"|MUI:[XNR]|MS:[XUC]|M[CIA]:[XNLH])$")
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _HTTP = re.compile(r"^https?://\S+$")
-
-
-def clean(text: object, limit: int) -> str:
-    s = _CONTROL.sub(" ", _ANSI.sub("", str(text or "").replace("\r\n", "\n"))).strip()
-    return s if len(s) <= limit else s[: limit - 1] + "…"
-
-
-def _line(text: object, limit: int) -> str:
-    return clean(" ".join(clean(text, limit * 4).split()), limit)
 
 
 def gitlab_time(value: str) -> str:
@@ -83,11 +78,13 @@ def gitlab_time(value: str) -> str:
 
 
 def vulnerability_id(f: Finding) -> str:
-    return str(uuid.uuid5(ID_NAMESPACE, f.fingerprint))
+    # A lone surrogate (a read-back findings.json can hold one) cannot be UTF-8 encoded.
+    name = f.fingerprint.encode("utf-8", "backslashreplace").decode("utf-8")
+    return str(uuid.uuid5(ID_NAMESPACE, name))
 
 
 def _identifier(value: str, scanner: str) -> dict[str, str] | None:
-    v = _line(value, 255)
+    v = one_line(value, 255)
     if not v:
         return None
     upper = v.upper()
@@ -123,34 +120,36 @@ def identifiers(f: Finding) -> list[dict[str, str]]:
             if "url" in ident and not _HTTP.match(ident["url"]):
                 del ident["url"]
             out.append(ident)
-    return out or [{"type": "posture_gate", "name": f.fingerprint[:12],
-                    "value": f.fingerprint}]
+    fp = one_line(f.fingerprint, 255) or "unknown"
+    return out or [{"type": "posture_gate", "name": fp[:12], "value": fp}]
 
 
 def _common(f: Finding) -> dict[str, Any]:
     v: dict[str, Any] = {
         "id": vulnerability_id(f),
-        "name": _line(f.title, 255) or _line(f.rule_id, 255) or "finding",
-        "description": clean(f.message, 20000) or _line(f.title, 255) or f.rule_id,
+        "name": one_line(f.title, 255) or one_line(f.rule_id, 255) or "finding",
+        "description": clean(f.message, 20000) or one_line(f.title, 255)
+        or one_line(f.rule_id, 255) or "finding",
         "severity": SEVERITY[f.severity],
         "identifiers": identifiers(f),
     }
     if f.package is not None and f.package.fixed_versions:
-        fixes = ", ".join(_line(x, 100) for x in f.package.fixed_versions)
-        v["solution"] = clean(f"Upgrade {_line(f.package.name, 200)} to {fixes}.", 7000)
+        fixes = ", ".join(one_line(x, 100) for x in f.package.fixed_versions)
+        v["solution"] = clean(f"Upgrade {one_line(f.package.name, 200)} to {fixes}.", 7000)
+    # A link the cleaner would change is dropped, not rewritten: it would lead elsewhere.
     links = [{"url": r} for r in dict.fromkeys(f.references)
-             if _HTTP.match(r) and len(r) <= 2000]
+             if _HTTP.match(r) and len(r) <= 2000 and one_line(r, 2000) == r]
     if links:
         v["links"] = links
     if f.cvss is not None and (_CVSS3.match(f.cvss.vector) or _CVSS2.match(f.cvss.vector)) \
             and 16 <= len(f.cvss.vector) <= 128:
-        v["cvss_vectors"] = [{"vendor": _line(f.severity_source, 100) or "unknown",
+        v["cvss_vectors"] = [{"vendor": one_line(f.severity_source, 100) or "unknown",
                               "vector": f.cvss.vector}]
     v["details"] = {
         "fingerprint": {"name": "posture-gate fingerprint", "type": "text",
-                        "value": f.fingerprint},
+                        "value": one_line(f.fingerprint, 255)},
         "found_by": {"name": "Found by", "type": "text",
-                     "value": _line(", ".join(f.found_by or (f.scanner,)), 255)},
+                     "value": one_line(", ".join(f.found_by or (f.scanner,)), 255)},
     }
     return v
 
@@ -159,7 +158,7 @@ def _lines(f: Finding) -> dict[str, Any]:
     loc: dict[str, Any] = {}
     if f.location is not None:
         if f.location.path:
-            loc["file"] = _line(f.location.path, 1000)
+            loc["file"] = one_line(f.location.path, 1000)
         if f.location.start_line and f.location.start_line >= 1:
             loc["start_line"] = f.location.start_line
             end = f.location.end_line or f.location.start_line
@@ -169,18 +168,18 @@ def _lines(f: Finding) -> dict[str, Any]:
 
 def _dependency(f: Finding) -> dict[str, Any]:
     pkg = f.package
-    return {"package": {"name": _line(pkg.name if pkg else f.rule_id, 255) or "unknown"},
-            "version": _line(pkg.version if pkg else "", 255) or "unknown"}
+    return {"package": {"name": one_line(pkg.name if pkg else f.rule_id, 255) or "unknown"},
+            "version": one_line(pkg.version if pkg else "", 255) or "unknown"}
 
 
 def _manifest(f: Finding) -> str:
     if f.location is not None and f.location.path:
-        return _line(f.location.path, 1000) or "requirements.txt"
-    return _line(f.target, 1000) or "requirements.txt"
+        return one_line(f.location.path, 1000) or "requirements.txt"
+    return one_line(f.target, 1000) or "requirements.txt"
 
 
 def _package_manager(f: Finding) -> str:
-    eco = (f.package.ecosystem if f.package else "").lower()
+    eco = one_line(f.package.ecosystem if f.package else "", 100).lower()
     return PACKAGE_MANAGER.get(eco, eco or "unknown")
 
 
@@ -221,14 +220,14 @@ class _GitlabReporter:
                 continue
             if s.required:
                 status = "failure"
-            text = _line(f"{s.name} {'failed' if s.required else 'skipped (optional)'}: "
+            text = one_line(f"{s.name} {'failed' if s.required else 'skipped (optional)'}: "
                          f"{s.reason or s.status.value}", 2000)
             messages.append({"level": "fatal" if s.required else "warn", "value": text})
         suppressed = len(chosen) - len(findings)
         if suppressed:
             messages.append({"level": "info", "value": f"{suppressed} suppressed finding(s) "
                              "not reported (see posture-gate findings.json)"})
-        os_name = next((_line(f.package.ecosystem, 100) for f in findings
+        os_name = next((one_line(f.package.ecosystem, 100) for f in findings
                         if f.category is Category.OS and f.package and f.package.ecosystem),
                        "unknown")
         vulns = []
@@ -236,13 +235,13 @@ class _GitlabReporter:
             v = _common(f)
             v["location"] = self.location(f, run, os_name)
             vulns.append(v)
-        version = _line(run.tool_version, 100) or "unknown"
+        version = one_line(run.tool_version, 100) or "unknown"
         vendor = {"name": "posture-gate"}
         scanners = sorted({s.scanner for s in run.scanners if _feeds(s, self.report_type)})
         scan: dict[str, Any] = {
             "analyzer": {"id": "posture-gate", "name": "posture-gate", "version": version,
                          "vendor": vendor, "url": ANALYZER_URL},
-            "scanner": {"id": "posture-gate", "name": _line(
+            "scanner": {"id": "posture-gate", "name": one_line(
                 "posture-gate" + (f" ({', '.join(scanners)})" if scanners else ""), 255),
                 "version": version, "vendor": vendor},
             "type": self.report_type,
@@ -289,8 +288,8 @@ class GitlabSecretDetectionReporter(_GitlabReporter):
     def location(self, f: Finding, run: ScanResult, os_name: str) -> dict[str, Any]:
         loc = _lines(f)
         if "file" not in loc and f.image:
-            loc["file"] = _line(f.image, 1000)
-        loc["commit"] = {"sha": _line(run.commit, 64) or NO_COMMIT}
+            loc["file"] = one_line(f.image, 1000)
+        loc["commit"] = {"sha": one_line(run.commit, 64) or NO_COMMIT}
         return loc
 
 
@@ -332,7 +331,7 @@ class GitlabContainerScanningReporter(_GitlabReporter):
                                              and bool(f.image))
 
     def location(self, f: Finding, run: ScanResult, os_name: str) -> dict[str, Any]:
-        image = _line(f.image or run.image, 1000) or "unknown"
+        image = one_line(f.image or run.image, 1000) or "unknown"
         return {"dependency": _dependency(f), "operating_system": os_name, "image": image}
 
 

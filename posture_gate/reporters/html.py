@@ -4,7 +4,9 @@ Verdict, failed gates, the totals table, trend charts of the totals per category
 inline SVG (from `run.trends`, which the CLI fills from the history file), and the findings
 with their age, filterable by category and severity. A Content-Security-Policy allows only
 this page's own style and script (by hash), so the page can load nothing from anywhere.
-Every text that came from a scanner or the scanned tree goes through `html.escape`.
+Every text that came from a scanner or the scanned tree goes through `e`: the one cleaner
+(`textutil.one_line`: ANSI, controls, bidi and zero-width characters out), then
+`html.escape`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 
 from ..model import Category, Finding, ScanResult, Severity, TrendPoint
 from ..policy.evaluate import Verdict, totals
+from ..textutil import one_line
 
 _SEV = Severity.ordered()
 _CATS = tuple(c.value for c in Category)
@@ -86,8 +89,10 @@ CSP = (f"default-src 'none'; style-src {_csp_hash(_STYLE)}; script-src {_csp_has
        "img-src data:; base-uri 'none'; form-action 'none'")
 
 
-def e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+def e(text: object, limit: int = 2000) -> str:
+    """Text for an element or a quoted attribute: `textutil.one_line` (the page has no
+    preformatted text, and HTML would fold a newline into a space anyway), then entities."""
+    return html.escape(one_line(text, limit), quote=True)
 
 
 def _where(f: Finding) -> str:
@@ -258,7 +263,7 @@ class HtmlReporter:
         parts = [
             "<!DOCTYPE html>",
             '<html lang="en"><head><meta charset="utf-8">',
-            f'<meta http-equiv="Content-Security-Policy" content="{e(CSP)}">',
+            f'<meta http-equiv="Content-Security-Policy" content="{html.escape(CSP)}">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>posture-gate: {status.upper()}</title>",
             f"<style>{_STYLE}</style></head><body><main>",

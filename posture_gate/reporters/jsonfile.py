@@ -1,4 +1,13 @@
-"""findings.json: our own versioned schema (schemas/finding-v1.schema.json)."""
+"""findings.json: our own versioned schema (schemas/finding-v1.schema.json).
+
+A faithful record, read back by `gate`, `report` and `baseline write`: paths, rule ids,
+packages, fingerprints and every other value a policy or a baseline matches on are kept
+exactly as found. Only prose meant for people (finding titles and messages, scanner
+reasons and warnings, verdict errors and warnings) goes through `textutil.clean`, newlines
+kept. So that no reader of the file (a terminal, an editor, a diff) is shown an escape
+sequence or a bidi override, every character the cleaner would remove is written as a
+JSON `\\u` escape (`textutil.json_escape_invisible`): the parsed data is unchanged.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +19,7 @@ from .. import strictjson as sj
 from ..errors import InputError
 from ..model import RUN_SCHEMA, Finding, PolicyTrust, RepoConfigFile, ScannerRun, ScanResult
 from ..policy.evaluate import GateResult, Verdict, totals
+from ..textutil import clean, json_escape_invisible
 
 
 def _gate(g: GateResult) -> dict[str, Any]:
@@ -36,6 +46,17 @@ def _history(verdict: Verdict) -> dict[str, Any]:
     return out
 
 
+def _prose(d: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """The text fields meant for people, cleaned; identifiers stay exact."""
+    for k in keys:
+        v = d.get(k)
+        if isinstance(v, str):
+            d[k] = clean(v)
+        elif isinstance(v, list):
+            d[k] = [clean(x) for x in v]
+    return d
+
+
 def document(run: ScanResult, verdict: Verdict) -> dict[str, Any]:
     targets = sorted({f.target for f in verdict.findings if f.target})
     return {
@@ -50,21 +71,21 @@ def document(run: ScanResult, verdict: Verdict) -> dict[str, Any]:
         "policy": {"source": run.policy, "digest": run.policy_digest,
                    **(run.policy_trust.to_dict() if run.policy_trust else {})},
         "repo_config": [c.to_dict() for c in run.repo_config],
-        "scanners": [s.to_dict() for s in run.scanners],
+        "scanners": [_prose(s.to_dict(), "reason", "warnings") for s in run.scanners],
         "totals": _table(verdict.findings),
         "totals_by_target": {t: _table(verdict.findings, t) for t in targets},
         "suppressed": sum(1 for f in verdict.findings if f.suppression is not None),
         "verdict": {
             "status": verdict.status,
             "exit_code": verdict.exit_code,
-            "errors": list(verdict.errors),
-            "warnings": list(verdict.warnings),
+            "errors": [clean(e) for e in verdict.errors],
+            "warnings": [clean(w) for w in verdict.warnings],
             "baseline": verdict.baseline,
             "new": sorted(verdict.new_fingerprints),
             "gates": [_gate(g) for g in verdict.gates],
             **_history(verdict),
         },
-        "findings": [f.to_dict() for f in verdict.findings],
+        "findings": [_prose(f.to_dict(), "title", "message") for f in verdict.findings],
     }
 
 
@@ -73,7 +94,8 @@ class JsonReporter:
     filename = "findings.json"
 
     def render(self, run: ScanResult, verdict: Verdict) -> str:
-        return json.dumps(document(run, verdict), indent=2, ensure_ascii=False) + "\n"
+        return json_escape_invisible(
+            json.dumps(document(run, verdict), indent=2, ensure_ascii=False)) + "\n"
 
 
 def read_run(doc: Mapping[str, Any], source: str) -> ScanResult:

@@ -4,8 +4,11 @@ One test case per policy gate (failure when over its limit) and one per scanner 
 (error when a required scanner failed, skipped when an optional one did). Class names are
 dot-separated (`posture_gate.gates.<category>`, `posture_gate.scanners`) so Jenkins splits
 package/class sensibly; test names are unique because GitLab keeps only the first of
-duplicates. Every text goes through `xml_text`: ANSI escapes and XML-invalid characters are
-removed here, and ElementTree escapes the rest.
+duplicates. Every text goes through `textutil.clean` once (which also removes every
+character XML 1.0 forbids) and ElementTree escapes the rest. Element text (failure output,
+system-out) keeps its newlines: it is a listing, one finding or detail per line, shown
+preformatted by GitLab and Jenkins. Attributes (names, messages) are one line: XML would
+normalize a raw newline in an attribute to a space anyway, and a test name is a title.
 """
 
 from __future__ import annotations
@@ -16,24 +19,10 @@ from junit_xml import TestCase, TestSuite, to_xml_report_string
 
 from ..model import Finding, RunStatus, ScannerRun, ScanResult
 from ..policy.evaluate import GateResult, Verdict
+from ..textutil import clean, one_line
 
 LISTED = 10  # offending findings written into a failure
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b")
-# Everything XML 1.0 forbids (plus C1 controls and DEL, which are legal but useless).
-_XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _CLASS_SAFE = re.compile(r"[^A-Za-z0-9_]+")
-
-
-def xml_text(text: object, limit: int = 4000) -> str:
-    """Untrusted text made safe for XML content (newlines kept)."""
-    s = _XML_INVALID.sub(" ", _ANSI.sub("", str(text or "").replace("\r\n", "\n")))
-    s = s.replace("\r", "\n").strip()
-    return s if len(s) <= limit else s[: limit - 1] + "…"
-
-
-def xml_attr(text: object, limit: int = 500) -> str:
-    """Untrusted text made safe for an attribute: one line."""
-    return xml_text(" ".join(xml_text(text, limit * 4).split()), limit)
 
 
 def _class_part(text: str) -> str:
@@ -56,7 +45,7 @@ def _describe(f: Finding) -> str:
     if where:
         parts.append(where)
     parts.append(f"fingerprint {f.fingerprint[:12]}")
-    return xml_attr(" - ".join(parts), 600)
+    return one_line(" - ".join(parts), 600)
 
 
 def _gate_case(g: GateResult, by_fp: dict[str, Finding], policy_file: str | None,
@@ -68,14 +57,15 @@ def _gate_case(g: GateResult, by_fp: dict[str, Finding], policy_file: str | None
         delta = f", {g.delta:+d} vs baseline ({g.baseline_count})" if g.delta is not None \
             else ""
         where = f" [target {g.target}]" if g.target else ""
-        message = f"{g.name}{where}: {g.count} > {g.limit} ({_threshold(g)}){delta}"
+        message = one_line(f"{g.name}{where}: {g.count} > {g.limit} ({_threshold(g)}){delta}",
+                           500)
         listed = [by_fp[fp] for fp in g.fingerprints if fp in by_fp][:LISTED]
         lines = [message, ""]
         lines += [_describe(f) for f in listed]
         more = g.count - len(listed)
         if more > 0:
             lines.append(f"... and {more} more (see findings.json)")
-        case.add_failure_info(message=xml_attr(message), output=xml_text("\n".join(lines), 20000),
+        case.add_failure_info(message=message, output=clean("\n".join(lines), 20000),
                               failure_type="policy")
     return case
 
@@ -83,21 +73,21 @@ def _gate_case(g: GateResult, by_fp: dict[str, Finding], policy_file: str | None
 def _scanner_case(s: ScannerRun, name: str) -> TestCase:
     details = [f"status: {s.status.value}", f"required: {str(s.required).lower()}"]
     if s.version:
-        details.append(f"version: {s.version}")
+        details.append(f"version: {one_line(s.version, 100)}")
     if s.exit_code is not None:
         details.append(f"exit code: {s.exit_code}")
     if s.status is RunStatus.OK:
         details.append(f"raw findings: {s.raw_count}")
-    details += [f"warning: {w}" for w in s.warnings]
+    details += [f"warning: {one_line(w, 500)}" for w in s.warnings]
     case = TestCase(name=name, classname="posture_gate.scanners",
                     elapsed_sec=round(max(s.duration_s, 0.0), 3),
-                    stdout=xml_text("\n".join(details)))
+                    stdout=clean("\n".join(details), 4000))
     if s.status is not RunStatus.OK:
-        message = xml_attr(f"{s.name} {s.status.value}: {s.reason or s.status.value}")
+        message = one_line(f"{s.name} {s.status.value}: {s.reason or s.status.value}", 500)
         if s.required:
             case.add_error_info(message=message, output=message, error_type="scanner")
         else:
-            case.add_skipped_info(message=xml_attr(f"optional scanner skipped: {message}"),
+            case.add_skipped_info(message=one_line(f"optional scanner skipped: {message}", 500),
                                   output=message)
     return case
 
@@ -120,23 +110,23 @@ class JunitReporter:
         for f in verdict.findings:
             for fp in f.all_fingerprints:
                 by_fp.setdefault(fp, f)
-        policy_file = None if run.policy.startswith("preset:") else xml_attr(run.policy)
+        policy_file = None if run.policy.startswith("preset:") else one_line(run.policy, 500)
         seen: set[str] = set()
-        gates = [_gate_case(g, by_fp, policy_file, _unique(xml_attr(
-            g.name + (f" [target {g.target}]" if g.target else "")), seen))
+        gates = [_gate_case(g, by_fp, policy_file, _unique(one_line(
+            g.name + (f" [target {g.target}]" if g.target else ""), 500), seen))
             for g in verdict.gates]
-        scanners = [_scanner_case(s, _unique(xml_attr(f"scanner {s.name}"), seen))
+        scanners = [_scanner_case(s, _unique(one_line(f"scanner {s.name}", 500), seen))
                     for s in run.scanners]
-        stamp = xml_attr(run.started_at, 40).removesuffix("Z")
+        stamp = one_line(run.started_at, 40).removesuffix("Z")
         notes = [f"verdict: {verdict.status} (exit {verdict.exit_code})"]
-        notes += [f"error: {e}" for e in verdict.errors]
-        notes += [f"warning: {w}" for w in verdict.warnings]
+        notes += [f"error: {one_line(e, 1000)}" for e in verdict.errors]
+        notes += [f"warning: {one_line(w, 1000)}" for w in verdict.warnings]
         suites = [
             TestSuite("posture-gate policy", gates, timestamp=stamp,
-                      stdout=xml_text("\n".join(notes), 20000),
-                      properties={"policy": xml_attr(run.policy),
-                                  "policy_digest": xml_attr(run.policy_digest),
-                                  "tool_version": xml_attr(run.tool_version)}),
+                      stdout=clean("\n".join(notes), 20000),
+                      properties={"policy": one_line(run.policy, 500),
+                                  "policy_digest": one_line(run.policy_digest, 500),
+                                  "tool_version": one_line(run.tool_version, 500)}),
             TestSuite("posture-gate scanners", scanners, timestamp=stamp),
         ]
         text: str = to_xml_report_string(suites, prettyprint=True, encoding="utf-8")

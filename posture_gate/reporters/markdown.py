@@ -2,35 +2,33 @@
 
 Order: verdict, totals (category x severity), each failed gate with its explanation,
 the top blocking findings (at most MAX_FINDINGS), the scanner table, warnings.
-Untrusted text (titles, paths, reasons) goes through `md`: ANSI and control characters
-out, newlines folded, Markdown and HTML metacharacters backslash-escaped or entity-encoded
-so a finding can neither break a table nor inject a link, image or HTML.
+Untrusted text (titles, paths, reasons) goes through `md`: `textutil.one_line` (ANSI,
+controls, bidi and zero-width characters out, newlines folded: a newline would end a table
+row or start a heading, list or HTML block), then Markdown and HTML metacharacters
+backslash-escaped or entity-encoded so a finding can neither break a table nor inject a
+link, image or HTML.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from ..history import history_markdown
 from ..model import Category, Finding, RunStatus, ScanResult, Severity, sort_findings
 from ..policy.evaluate import GateResult, Verdict, totals
+from ..textutil import one_line
 from .base import data_freshness, policy_lines
 
 MAX_FINDINGS = 20
 _SEV = Severity.ordered()
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _MD_ESCAPE = re.compile(r"([\\`*_\[\]|~])")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
 
 
 def md(text: object, limit: int = 200) -> str:
     """Untrusted text as one line of inert Markdown."""
-    s = _ANSI.sub("", str(text if text is not None else ""))
-    s = " ".join(_CONTROL.sub(" ", s).split())
-    if len(s) > limit:
-        s = s[: limit - 1] + "…"
-    s = "".join(_HTML.get(c, c) for c in s)
+    s = "".join(_HTML.get(c, c) for c in one_line(text, limit))
     # Every value lands after "| " or "- ", never at the start of a line, so only the
     # inline metacharacters need escaping (links and images need "[", HTML is entities).
     return _MD_ESCAPE.sub(r"\\\1", s)
@@ -39,7 +37,7 @@ def md(text: object, limit: int = 200) -> str:
 def _threshold(g: GateResult) -> str:
     if g.kind == "ratchet":
         return "over the baseline's allowance with new findings"
-    return "any severity" if g.severity == "any" else f"{g.severity} or worse"
+    return "any severity" if g.severity == "any" else f"{md(g.severity, 20)} or worse"
 
 
 def _gate_line(g: GateResult) -> str:
@@ -91,6 +89,14 @@ def _since_last(verdict: Verdict) -> list[str]:
     return out
 
 
+def _inert_trends(run: ScanResult) -> ScanResult:
+    """The history's own text (timestamps, statuses) made inert before it is tabulated."""
+    if not run.trends:
+        return run
+    return replace(run, trends=tuple(replace(p, at=md(p.at, 40), status=md(p.status, 20))
+                                     for p in run.trends))
+
+
 def _blocking(verdict: Verdict) -> list[Finding]:
     fps: list[str] = []
     for g in verdict.failed_gates:
@@ -140,7 +146,7 @@ class MarkdownReporter:
             out.append("")
             out.append(f"{suppressed} suppressed finding(s) not counted.")
         out.append("")
-        trend = history_markdown(run)
+        trend = history_markdown(_inert_trends(run))
         if trend:
             out += [trend, ""]
 

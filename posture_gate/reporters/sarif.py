@@ -26,6 +26,11 @@ RUNS_PER_FILE runs and GZIP_BUDGET compressed bytes per file (posture-gate.sarif
 posture-gate-2.sarif, ...). Every split run says so in `properties.postureGateSplit` and
 in an `invocations[].toolExecutionNotifications` note. Upload each file with its own
 `upload-sarif` step (no `category` input: the ids in the file win).
+
+Text: every untrusted string goes through `textutil` once, then JSON escaping. Messages and
+`help.text` keep their newlines (`clean`): GitHub shows them as plain text, and advisory
+descriptions are paragraphs. Names, ids, versions and descriptions are one line
+(`one_line`); `help.markdown` is the cleaned text with Markdown metacharacters escaped.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from urllib.parse import quote
 
 from ..model import Finding, RunStatus, ScannerRun, ScanResult, Severity, sort_findings
 from ..policy.evaluate import Verdict
+from ..textutil import clean, one_line
 from .base import DATA_FRESHNESS_KEYS
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -75,22 +81,9 @@ INFORMATION_URI = {
 }
 DEFAULT_INFORMATION_URI = "https://pypi.org/project/posture-gate/"
 
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _URI_SAFE = "/-._~!$&'()*+,;=:@"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~-])")
 _IMAGE_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def clean(text: str | None, limit: int = MAX_MESSAGE) -> str:
-    """Untrusted text: ANSI escapes and control characters out (newlines and tabs kept)."""
-    text = _CONTROL.sub(" ", _ANSI.sub("", (text or "").replace("\r\n", "\n")))
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _one_line(text: str | None, limit: int) -> str:
-    return clean(" ".join((text or "").split()), limit)
 
 
 def _markdown(text: str) -> str:
@@ -98,11 +91,19 @@ def _markdown(text: str) -> str:
 
 
 def artifact_uri(path: str) -> str:
-    """A repo-relative POSIX path as a URI reference: percent-encoded, never absolute."""
+    """A repo-relative POSIX path as a URI reference: percent-encoded, never absolute.
+    Every character is kept (so the alert points at the file), none appears raw; a byte
+    that was not UTF-8 in the file name (a surrogate escape) is encoded as that byte."""
     path = path.replace("\\", "/")
     while path.startswith(("./", "/")):
         path = path[2:] if path.startswith("./") else path[1:]
-    return quote(path or "unknown", safe=_URI_SAFE)
+    try:
+        uri = quote(path or "unknown", safe=_URI_SAFE, errors="surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
+        uri = quote(path, safe=_URI_SAFE, errors="replace")
+    # RFC 3986: a colon in the first segment would make it a scheme ("a:b") or invalid.
+    head, sep, tail = uri.partition("/")
+    return head.replace(":", "%3A") + sep + tail
 
 
 def image_placeholder(image: str | None) -> str:
@@ -146,8 +147,13 @@ def _sarif_time(value: str) -> str | None:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def rule_id(f: Finding) -> str:
+    """The rule id as SARIF shows it (and groups results by): cleaned, never empty."""
+    return one_line(f.rule_id, 255) or "unknown"
+
+
 def _tags(findings: Sequence[Finding]) -> list[str]:
-    cwes = sorted({c for f in findings for c in f.cwes},
+    cwes = sorted({one_line(c, 40) for f in findings for c in f.cwes},
                   key=lambda c: (len(c), c))
     cats = sorted({f.category.value for f in findings})
     tags = ["security", *cats, *cwes]
@@ -157,28 +163,28 @@ def _tags(findings: Sequence[Finding]) -> list[str]:
 
 
 def _help(f: Finding) -> tuple[str, str]:
-    lines = [clean(f.message) or clean(f.title) or f.rule_id]
+    lines = [clean(f.message, MAX_MESSAGE) or clean(f.title, MAX_MESSAGE) or rule_id(f)]
     md = [_markdown(lines[0])]
     if f.package is not None:
         pkg = f"{f.package.name} {f.package.version or ''}".strip()
         fix = ", ".join(f.package.fixed_versions) or "none known"
-        lines.append(f"Package: {clean(pkg, 300)}; fixed in: {clean(fix, 300)}")
-        md.append(f"**Package:** {_markdown(clean(pkg, 300))}; "
-                  f"**fixed in:** {_markdown(clean(fix, 300))}")
+        lines.append(f"Package: {one_line(pkg, 300)}; fixed in: {one_line(fix, 300)}")
+        md.append(f"**Package:** {_markdown(one_line(pkg, 300))}; "
+                  f"**fixed in:** {_markdown(one_line(fix, 300))}")
     ids = [i for i in f.identifiers if i != f.rule_id]
     if ids:
-        lines.append("Identifiers: " + clean(", ".join(ids), 500))
-        md.append("**Identifiers:** " + _markdown(clean(", ".join(ids), 500)))
+        lines.append("Identifiers: " + one_line(", ".join(ids), 500))
+        md.append("**Identifiers:** " + _markdown(one_line(", ".join(ids), 500)))
     refs = [r for r in f.references if r.startswith(("https://", "http://"))]
     if refs:
         lines.append("References:")
-        lines += [f"- {clean(r, 500)}" for r in refs[:10]]
+        lines += [f"- {one_line(r, 500)}" for r in refs[:10]]
         md.append("**References:**")
-        md += [f"- <{quote(clean(r, 500), safe=_URI_SAFE + '%?#')}>" for r in refs[:10]]
+        md += [f"- <{quote(one_line(r, 500), safe=_URI_SAFE + '%?#')}>" for r in refs[:10]]
     return "\n".join(lines), "\n\n".join(md)
 
 
-def _rule(rule_id: str, findings: Sequence[Finding]) -> dict[str, Any]:
+def _rule(rid: str, findings: Sequence[Finding]) -> dict[str, Any]:
     worst = max(findings, key=lambda f: (f.severity.rank, f.fingerprint))
     first = findings[0]
     text, markdown = _help(first)
@@ -189,10 +195,10 @@ def _rule(rule_id: str, findings: Sequence[Finding]) -> dict[str, Any]:
     if len(confidences) == 1:
         props["precision"] = PRECISION[confidences.pop()]
     return {
-        "id": rule_id,
-        "shortDescription": {"text": _one_line(first.title, MAX_TEXT) or rule_id},
-        "fullDescription": {"text": _one_line(first.message, MAX_TEXT)
-                            or _one_line(first.title, MAX_TEXT) or rule_id},
+        "id": rid,
+        "shortDescription": {"text": one_line(first.title, MAX_TEXT) or rid},
+        "fullDescription": {"text": one_line(first.message, MAX_TEXT)
+                            or one_line(first.title, MAX_TEXT) or rid},
         "help": {"text": text, "markdown": markdown},
         "defaultConfiguration": {"level": LEVEL[worst.severity]},
         "properties": props,
@@ -200,38 +206,40 @@ def _rule(rule_id: str, findings: Sequence[Finding]) -> dict[str, Any]:
 
 
 def _result(f: Finding, index: int, verdict: Verdict) -> dict[str, Any]:
-    message = clean(f.message) or clean(f.title) or f.rule_id
-    title = _one_line(f.title, 300)
+    message = clean(f.message, MAX_MESSAGE) or clean(f.title, MAX_MESSAGE) or rule_id(f)
+    title = one_line(f.title, 300)
     if title and not message.startswith(title):
         message = f"{title}: {message}"
     props: dict[str, Any] = {
         "severity": f.severity.value,
         "category": f.category.value,
-        "foundBy": list(f.found_by or (f.scanner,)),
+        "foundBy": [one_line(x, 100) for x in f.found_by or (f.scanner,)],
     }
     if f.confidence:
         props["confidence"] = f.confidence.value
     if f.cvss:
-        props["cvss"] = {"version": f.cvss.version, "vector": clean(f.cvss.vector, 200),
+        props["cvss"] = {"version": one_line(f.cvss.version, 10),
+                         "vector": one_line(f.cvss.vector, 200),
                          "score": f.cvss.score}
     if f.package is not None:
-        props["package"] = {"name": clean(f.package.name, 300),
-                            "version": clean(f.package.version, 100),
-                            "fixedVersions": [clean(v, 100) for v in f.package.fixed_versions]}
+        props["package"] = {"name": one_line(f.package.name, 300),
+                            "version": one_line(f.package.version, 100),
+                            "fixedVersions": [one_line(v, 100)
+                                              for v in f.package.fixed_versions]}
     if f.image:
-        props["image"] = clean(f.image, 500)
+        props["image"] = one_line(f.image, 500)
     if f.target:
-        props["target"] = clean(f.target, 200)
+        props["target"] = one_line(f.target, 200)
     if f.merged_fingerprints:
-        props["mergedFingerprints"] = list(f.merged_fingerprints)
+        props["mergedFingerprints"] = [one_line(x, 200) for x in f.merged_fingerprints]
     result: dict[str, Any] = {
-        "ruleId": f.rule_id,
+        "ruleId": rule_id(f),
         "ruleIndex": index,
         "level": LEVEL[f.severity],
         "message": {"text": message},
         "locations": [_location(f)],
-        "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint,
-                                "primaryLocationLineHash": f.fingerprint},
+        "partialFingerprints": {FINGERPRINT_KEY: one_line(f.fingerprint, 200),
+                                "primaryLocationLineHash": one_line(f.fingerprint, 200)},
         "properties": props,
     }
     if verdict.baseline is not None:
@@ -247,7 +255,7 @@ def _result(f: Finding, index: int, verdict: Verdict) -> dict[str, Any]:
                                    else None,
                                    f"expires {f.suppression.expires}"
                                    if f.suppression.expires else None) if x)
-        sup["justification"] = _one_line(why, 1000)
+        sup["justification"] = one_line(why, 1000)
         result["suppressions"] = [sup]
     return result
 
@@ -265,15 +273,15 @@ def _invocation(s: ScannerRun, run: ScanResult, notes: Sequence[str]) -> dict[st
         state = "failed" if s.required else "skipped (optional)"
         notifications.append({
             "level": "error" if s.required else "warning",
-            "message": {"text": _one_line(f"{s.name} {state}: {s.reason or s.status.value}",
+            "message": {"text": one_line(f"{s.name} {state}: {s.reason or s.status.value}",
                                           1000)},
         })
-    notifications += [{"level": "warning", "message": {"text": _one_line(w, 1000)}}
+    notifications += [{"level": "warning", "message": {"text": one_line(w, 1000)}}
                       for w in s.warnings]
     notifications += [{"level": "note", "message": {"text": n}} for n in notes]
     if notifications:
         inv["toolExecutionNotifications"] = notifications
-    inv["properties"] = {"scannerJob": _one_line(s.name, 200), "status": s.status.value,
+    inv["properties"] = {"scannerJob": one_line(s.name, 200), "status": s.status.value,
                          "required": s.required}
     return inv
 
@@ -301,15 +309,16 @@ def sarif_runs(run: ScanResult, verdict: Verdict,
                           | {f.scanner_version for f in findings if f.scanner_version})
         by_rule: dict[str, list[Finding]] = {}
         for f in findings:
-            by_rule.setdefault(f.rule_id, []).append(f)
+            by_rule.setdefault(rule_id(f), []).append(f)
         chunks = _chunks(findings, results_per_run)
         for part, chunk in enumerate(chunks, 1):
             notes: list[str] = []
-            props: dict[str, Any] = {"scanner": scanner,
-                                     "scannerVersions": [clean(v, 100) for v in versions],
+            label = one_line(scanner, 100)
+            props: dict[str, Any] = {"scanner": label,
+                                     "scannerVersions": [one_line(v, 100) for v in versions],
                                      "verdict": verdict.status}
             # How old the vulnerability data was (trivy DB, newest served advisory).
-            fresh = {f"{s.name}.{k}": clean(str(s.properties[k]), 60) for s in jobs
+            fresh = {f"{one_line(s.name, 100)}.{k}": one_line(s.properties[k], 60) for s in jobs
                      for k in DATA_FRESHNESS_KEYS if isinstance(s.properties.get(k), str)}
             if fresh:
                 props["dataFreshness"] = fresh
@@ -319,23 +328,23 @@ def sarif_runs(run: ScanResult, verdict: Verdict,
                 split = {"part": part, "parts": len(chunks), "results": len(chunk),
                          "resultsTotal": len(findings), "resultsPerRun": results_per_run}
                 props["postureGateSplit"] = split
-                notes.append(f"posture-gate split the {len(findings)} results of {scanner} "
+                notes.append(f"posture-gate split the {len(findings)} results of {label} "
                              f"into {len(chunks)} runs of at most {results_per_run} "
                              f"(GitHub limits); this is part {part} of {len(chunks)}, "
                              f"category {auto_id.rstrip('/')}")
             # A rule's descriptor (highest severity, tags) comes from all of the
             # scanner's findings, so every part describes it the same way.
-            index = {rid: n for n, rid in enumerate(dict.fromkeys(f.rule_id for f in chunk))}
+            index = {rid: n for n, rid in enumerate(dict.fromkeys(rule_id(f) for f in chunk))}
             out.append({
                 "tool": {"driver": {
-                    "name": f"posture-gate/{scanner}",
-                    "version": run.tool_version or "0",
+                    "name": f"posture-gate/{label}",
+                    "version": one_line(run.tool_version, 100) or "0",
                     "informationUri": INFORMATION_URI.get(scanner, DEFAULT_INFORMATION_URI),
                     "rules": [_rule(rid, by_rule[rid]) for rid in index],
                 }},
                 "automationDetails": {"id": auto_id},
                 "invocations": [_invocation(s, run, notes) for s in jobs],
-                "results": [_result(f, index[f.rule_id], verdict) for f in chunk],
+                "results": [_result(f, index[rule_id(f)], verdict) for f in chunk],
                 "columnKind": "unicodeCodePoints",
                 "properties": props,
             })
