@@ -226,6 +226,33 @@ CHECKS: dict[str, Callable[[str, str], None]] = {
 }
 
 
+def _texts(value: Any, path: str) -> list[tuple[str, str]]:
+    """Every string in a record, with where it is."""
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, (tuple, list, frozenset)):
+        return [t for v in value for t in _texts(v, f"{path}[]")]
+    if isinstance(value, Mapping):
+        return [t for k, v in value.items() for t in _texts(v, f"{path}.{k}")]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [t for f in dataclasses.fields(value) if f.name not in KEEP
+                for t in _texts(getattr(value, f.name), f"{path}.{f.name}")]
+    return []
+
+
+def test_every_text_field_is_hostile() -> None:
+    """The poisoning itself: a text field it missed (a new one of a new type) fails here."""
+    run, verdict = hostile_everything()
+    texts = _texts(run, "run") + _texts(verdict, "verdict")
+    assert len(texts) > 300
+    assert [p for p, t in texts if "MARK" not in t and t != LONG] == []
+    records: list[Any] = [run, verdict, *run.findings, *run.scanners, *verdict.gates]
+    missing = [f"{type(r).__name__}.{f.name}" for r in records
+               for f in dataclasses.fields(r) if getattr(r, f.name) is None
+               and "str" in str(f.type)]
+    assert missing == []
+
+
 def test_registry_is_walked(everything: dict[str, dict[str, str]]) -> None:
     assert set(everything) == set(REPORTERS) and len(REPORTERS) >= 10
     for name, files in everything.items():
