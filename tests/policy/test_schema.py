@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from posture_gate.errors import PolicyError
+from posture_gate.fsutil import MAX_POLICY_FILE
 from posture_gate.model import Category, Severity
 from posture_gate.policy import schema
 from tests.conftest import run_cli
@@ -41,6 +42,12 @@ BAD = {
     "unknown-target": ("version: 1\ngates:\n  per_target:\n    api: {code: {max: {high: 0}}}\n",
                        4, "no target named 'api'"),
     "not-a-mapping": ("- 1\n- 2\n", 1, "must be a mapping"),
+    "timeout-nan": ("version: 1\nscanners:\n  bandit:\n    timeout: .nan\n", 4,
+                    "scanners.bandit.timeout: must be a finite number of seconds > 0"),
+    "timeout-inf": ("version: 1\nscanners:\n  trivy: {timeout: .inf}\n", 3,
+                    "scanners.trivy.timeout: must be a finite number of seconds > 0"),
+    "timeout-zero": ("version: 1\nscanners:\n  semgrep: {timeout: 0}\n", 3,
+                     "scanners.semgrep.timeout: 0 is less than or equal to the minimum of 0"),
 }
 
 
@@ -126,3 +133,21 @@ def test_policy_test_runs_the_documented_cases(tmp_path: Path) -> None:
     proc = run_cli("policy", "test", str(tmp_path), "--today", "2026-11-26")
     assert proc.returncode == 1
     assert "FAIL wrong: status pass, expected fail" in proc.stdout
+
+
+def test_validate_dev_zero_ends_at_once_with_exit_2() -> None:
+    """Read with a cap (1 MiB): an endless or huge file is refused, not read into memory."""
+    proc = run_cli("policy", "validate", "/dev/zero", timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr == "posture-gate: error: /dev/zero: policy file is larger than 1 MiB " \
+        "(the limit)\n"
+
+
+def test_a_policy_just_under_the_cap_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "p.yml"
+    text = "version: 1\n"
+    path.write_text(text + "#" * (MAX_POLICY_FILE - len(text) - 1) + "\n")
+    assert schema.load_policy(str(path), today=TODAY).source == str(path)
+    path.write_text(path.read_text() + "#\n")
+    with pytest.raises(PolicyError, match="larger than 1 MiB"):
+        schema.load_policy(str(path), today=TODAY)
