@@ -1,0 +1,113 @@
+"""fsutil: writes never through a symlink, the umask respected, capped reads."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from posture_gate.errors import InputError, UsageError
+from posture_gate.fsutil import (
+    FILE_MODE,
+    UMASK,
+    TooLarge,
+    check_output_dir,
+    ensure_dir,
+    read_capped,
+    read_input,
+    write_atomic,
+)
+from tests.conftest import run_cli
+
+
+def precious(path: Path) -> Path:
+    path.write_text("precious\n")
+    return path
+
+
+def test_write_atomic_replaces_a_link_instead_of_following_it(tmp_path: Path) -> None:
+    target = precious(tmp_path / "target")
+    link = tmp_path / "findings.json"
+    link.symlink_to(target)
+    write_atomic(link, "new\n")
+    assert target.read_text() == "precious\n"
+    assert not link.is_symlink() and link.read_text() == "new\n"
+
+
+def test_write_atomic_with_base_replaces_linked_directories(tmp_path: Path) -> None:
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "raw").symlink_to(elsewhere)
+    write_atomic(out / "raw" / "deep" / "x.json", "{}", base=out)
+    assert list(elsewhere.iterdir()) == []
+    assert stat.S_ISDIR(os.lstat(out / "raw").st_mode)
+    assert (out / "raw" / "deep" / "x.json").read_text() == "{}"
+
+
+def test_ensure_dir_replaces_a_planted_file(tmp_path: Path) -> None:
+    precious(tmp_path / "raw")
+    assert ensure_dir(tmp_path, "raw").is_dir()
+
+
+def test_files_get_the_umask_mode_not_0600(tmp_path: Path) -> None:
+    write_atomic(tmp_path / "report.html", "<p>")
+    assert FILE_MODE == 0o666 & ~UMASK
+    assert stat.S_IMODE((tmp_path / "report.html").stat().st_mode) == FILE_MODE
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path) -> None:
+    precious(tmp_path / "findings.json")
+    with pytest.raises(TypeError):
+        write_atomic(tmp_path / "findings.json", 42)  # type: ignore[arg-type]
+    assert [p.name for p in tmp_path.iterdir()] == ["findings.json"]
+    assert (tmp_path / "findings.json").read_text() == "precious\n"
+
+
+def test_read_capped_stops_at_the_cap(tmp_path: Path) -> None:
+    (tmp_path / "f").write_bytes(b"x" * 10)
+    assert read_capped(tmp_path / "f", 10) == b"x" * 10
+    with pytest.raises(TooLarge, match="larger than 9 bytes"):
+        read_capped(tmp_path / "f", 9)
+    with pytest.raises(TooLarge, match="larger than 1 KiB"):
+        read_capped(Path("/dev/zero"), 1024)
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"\xff\xfe{}", "findings file is not UTF-8 (byte 0)"),
+    (b"x" * 2048, "findings file is larger than 1 KiB (the limit)"),
+])
+def test_read_input_errors_are_input_errors(tmp_path: Path, data: bytes,
+                                            message: str) -> None:
+    (tmp_path / "f.json").write_bytes(data)
+    with pytest.raises(InputError) as err:
+        read_input(tmp_path / "f.json", 1024, "findings file")
+    assert err.value.one_line() == f"{tmp_path / 'f.json'}: {message}"
+
+
+def test_read_input_of_a_directory_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cannot read findings file"):
+        read_input(tmp_path, 1024, "findings file")
+
+
+def test_gate_on_a_non_utf8_findings_file_is_exit_2_one_line(tmp_path: Path) -> None:
+    (tmp_path / "findings.json").write_bytes(b'{"a": "\xff"}')
+    proc = run_cli("gate", str(tmp_path / "findings.json"))
+    assert proc.returncode == 2
+    assert proc.stderr == (f"posture-gate: error: {tmp_path / 'findings.json'}: findings file "
+                           "is not UTF-8 (byte 7)\n")
+
+
+def test_output_dir_link_inside_the_tree_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "report").symlink_to(tmp_path)
+    with pytest.raises(UsageError, match="is a symlink inside the scanned tree"):
+        check_output_dir(root / "report", root)
+    with pytest.raises(UsageError):
+        check_output_dir(root / "report" / "sub", root)
+    check_output_dir(root / "real", root)  # not there yet: fine
+    (tmp_path / "ci-link").symlink_to(root)
+    check_output_dir(tmp_path / "ci-link" / "out", root)  # the CI owner's link: trusted
