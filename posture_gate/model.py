@@ -399,6 +399,8 @@ class ScanResult:
     trends: tuple[TrendPoint, ...] | None = None  # oldest first; filled from --history
     policy_trust: PolicyTrust | None = None
     repo_config: tuple[RepoConfigFile, ...] = ()
+    # repo-relative symlinks resolving outside the scanned root: no scanner followed them
+    outside_links: tuple[str, ...] = ()
 
     def scanner_run(self, name: str) -> ScannerRun | None:
         return next((s for s in self.scanners if s.name == name), None)

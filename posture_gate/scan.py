@@ -24,6 +24,7 @@ from .model import Category, RunStatus, ScannerRun, ScanResult, sort_findings
 from .osv_server import OsvServer
 from .policy.model import Policy
 from .policy.schema import with_scanner_options
+from .repoconfig import inspect_tree
 from .runner import publish_raw, run_all
 from .scanners import SCANNERS
 from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
@@ -122,6 +123,9 @@ def scan(policy: Policy, opts: ScanOptions,
         policy = with_scanner_options(policy, "trivy",
                                       {"cache_dir": str((base / cache_dir).resolve())})
     images = tuple(dict.fromkeys((*opts.images, *(t.image for t in policy.targets if t.image))))
+    exclude_dirs = _inside(root, opts.output_dir)
+    # the tree's scanner config files and its symlinks leading outside it (docs/security.md)
+    tree = inspect_tree(root, exclude_dirs=exclude_dirs, honour=policy.honor_repo_config)
     # Never a cache inside the scanned tree: the code under review could plant an index there.
     adv_cache = cachedir.usable(opts.cache_dir or cachedir.default_root(), root, "advisories")
     # The one temp dir of the scan (mode 0700, under $TMPDIR): scanner stdout, caches and
@@ -131,8 +135,8 @@ def scan(policy: Policy, opts: ScanOptions,
             _advisory_service(advisories, adv_cache) as (db, osv_url):
         ctx = ScanContext(root=root, work_dir=Path(work), osv_url=osv_url, advisories=db,
                           images=images, source=fp.SourceLines(root),
-                          exclude_dirs=_inside(root, opts.output_dir),
-                          honor_repo_config=frozenset(policy.honor_repo_config))
+                          exclude_dirs=exclude_dirs, honor_repo_config=tree.honoured_names,
+                          outside_links=tree.outside_links)
         jobs, failed = plan(policy, ctx, opts.only)
         # Raw outputs are staged in the temp dir and published only when every job is done:
         # an interrupted run leaves the previous run's raw/ as it was.
@@ -156,5 +160,6 @@ def scan(policy: Policy, opts: ScanOptions,
         commit=_git(root, "rev-parse", "HEAD"),
         branch=_git(root, "rev-parse", "--abbrev-ref", "HEAD"),
         image=images[0] if images else None,
+        repo_config=tree.config_files, outside_links=tree.outside_links,
     )
     return result, merges

@@ -19,6 +19,21 @@ def _row(cells: list[str], widths: list[int]) -> str:
                      enumerate(zip(cells, widths, strict=True))).rstrip()
 
 
+def _tree_lines(run: ScanResult) -> list[str]:
+    """Scanner config files in the tree and symlinks leading out of it (repoconfig.py)."""
+    out = []
+    for c in run.repo_config:
+        state = "honoured by the trusted policy" if c.honoured else "present, not honoured"
+        note = f" ({one_line(c.note, 200)})" if c.note else ""
+        out.append(f"repo config: {one_line(c.path, 120)} ({one_line(c.scanner, 20)}) "
+                   f"{state}{note}")
+    if run.outside_links:
+        more = f" and {len(run.outside_links) - 10} more" if len(run.outside_links) > 10 else ""
+        out.append("symlinks leading outside the scanned root, not followed: "
+                   + ", ".join(one_line(p, 120) for p in run.outside_links[:10]) + more)
+    return out
+
+
 class ConsoleReporter:
     name = "console"
     filename = "summary.txt"
@@ -47,6 +62,7 @@ class ConsoleReporter:
                 if s.status is RunStatus.OK else one_line(s.reason or "", 200)
             out.append(f"  {one_line(s.name, 80)}: {state} - {detail}{ver}")
         out += [f"  {line}" for line in data_freshness(run)]
+        out += _tree_lines(run)
         if verdict.new_since_last is not None or verdict.fixed_since_last is not None:
             out.append(f"since the last run: {len(verdict.new_since_last or ())} new, "
                        f"{len(verdict.fixed_since_last or ())} fixed")

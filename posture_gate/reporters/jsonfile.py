@@ -71,6 +71,7 @@ def document(run: ScanResult, verdict: Verdict) -> dict[str, Any]:
         "policy": {"source": run.policy, "digest": run.policy_digest,
                    **(run.policy_trust.to_dict() if run.policy_trust else {})},
         "repo_config": [c.to_dict() for c in run.repo_config],
+        "outside_links": list(run.outside_links),
         "scanners": [_prose(s.to_dict(), "reason", "warnings") for s in run.scanners],
         "totals": _table(verdict.findings),
         "totals_by_target": {t: _table(verdict.findings, t) for t in targets},
@@ -124,6 +125,7 @@ def read_run(doc: Mapping[str, Any], source: str) -> ScanResult:
             policy_trust=_trust(policy) if "trusted" in policy else None,
             repo_config=tuple(_repo_config(c, f"repo_config[{i}].")
                               for i, c in enumerate(repo_config)),
+            outside_links=sj.text_list(doc, "outside_links"),
         )
     except sj.ShapeError as exc:
         raise InputError(f"{source}: malformed findings file: {exc}") from None

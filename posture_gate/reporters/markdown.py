@@ -107,6 +107,22 @@ def _blocking(verdict: Verdict) -> list[Finding]:
     return list(sort_findings(hits))
 
 
+def _tree_lines(run: ScanResult) -> list[str]:
+    """Scanner config files in the tree and symlinks leading out of it (repoconfig.py)."""
+    if not run.repo_config and not run.outside_links:
+        return []
+    out = ["### Scanner configuration in the scanned tree", ""]
+    for c in run.repo_config:
+        state = "honoured by the trusted policy" if c.honoured else "present, not honoured"
+        note = f"; {md(c.note, 200)}" if c.note else ""
+        out.append(f"- {md(c.path, 120)} ({md(c.scanner, 20)}): {state}{note}")
+    if run.outside_links:
+        more = f" and {len(run.outside_links) - 10} more" if len(run.outside_links) > 10 else ""
+        out.append("- symlinks leading outside the scanned root, not followed: "
+                   + ", ".join(md(p, 120) for p in run.outside_links[:10]) + more)
+    return [*out, ""]
+
+
 class MarkdownReporter:
     name = "markdown"
     filename = "summary.md"
@@ -183,6 +199,7 @@ class MarkdownReporter:
                        f"{count} | {s.duration_s:.1f}s | {detail} |")
         out.append("")
 
+        out += _tree_lines(run)
         warnings = [*verdict.warnings, *(f"{s.name}: {w}" for s in run.scanners
                                          for w in s.warnings)]
         if warnings:
