@@ -25,7 +25,7 @@ from posture_gate.errors import UsageError
 from posture_gate.model import Severity
 from posture_gate.osv_server import OsvServer
 from posture_gate.scanners.base import severity_from_score
-from tests.conftest import ADVISORIES, EXAMPLES
+from tests.conftest import ADVISORIES, EXAMPLES, cli_env, copy_webapp, run_cli
 
 RECORD = {
     "id": "PYSEC-TEST-1",
@@ -365,3 +365,22 @@ def test_server_answers_from_a_warm_index_as_from_every_record(tmp_path: Path) -
         with socket.create_connection(("127.0.0.1", port or 0), timeout=5) as sock:
             sock.sendall(b"POST /v1/query HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n")
             assert sock.recv(64).startswith(b"HTTP/1.0 400")
+
+
+@pytest.mark.slow
+def test_a_scan_with_an_all_zip_finds_what_the_directory_finds(tmp_path: Path) -> None:
+    """The real pip-audit, served from an OSV zip export of the example records."""
+    export = write_all_zip(plain_parse(ADVISORIES), tmp_path / "all.zip")
+    root = copy_webapp(tmp_path)
+    found = []
+    for n, source in enumerate((ADVISORIES, export)):
+        out = tmp_path / f"out{n}"
+        proc = run_cli("scan", str(root), "--advisories", str(source), "--only", "pip-audit",
+                       "-o", str(out), "--format", "json",
+                       env=cli_env(XDG_CACHE_HOME=str(tmp_path / "xdg")))
+        assert proc.returncode == 1, proc.stderr
+        doc = json.loads((out / "findings.json").read_text())
+        found.append(sorted((f["rule_id"], f["severity"]) for f in doc["findings"]))
+    expected = json.loads((EXAMPLES / "expected-advisories.json").read_text())
+    assert [i for i, _ in found[0]] == sorted(i for ids in expected.values() for i in ids)
+    assert found[0] == found[1]
