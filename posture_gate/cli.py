@@ -12,6 +12,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 from types import TracebackType
@@ -25,6 +26,7 @@ from .errors import InputError, PostureGateError, UsageError
 from .fsutil import MAX_FINDINGS_FILE, read_input, write_atomic
 from .model import ScanResult
 from .policy import schema as policy_schema
+from .policy import trust
 from .policy.evaluate import Verdict, evaluate
 from .reporters import REPORTERS
 from .reporters.base import output_files
@@ -160,13 +162,6 @@ def _formats(value: str) -> list[str]:
     return names
 
 
-def _policy_ref(policy: str | None, root: Path) -> str:
-    if policy:
-        return policy
-    local = root / DEFAULT_POLICY_FILE
-    return str(local) if local.is_file() else "default"
-
-
 def _write_reports(run: ScanResult, verdict: Verdict, out_dir: Path,
                    formats: Sequence[str]) -> None:
     """findings.json always; then each file format. Console goes to stdout."""
@@ -203,8 +198,14 @@ def main() -> None:
 
 @main.command("scan")
 @click.argument("path", default=".", type=click.Path(path_type=Path))
-@click.option("--policy", "-p", help="Policy file or preset (default, strict, nightly). "
-              f"Default: ./{DEFAULT_POLICY_FILE} in PATH if present, else 'default'.")
+@click.option("--policy", "-p", envvar="POSTURE_GATE_POLICY",
+              help="Trusted policy: a preset (default, strict, nightly) or a file outside "
+              f"PATH (also $POSTURE_GATE_POLICY). PATH's own {DEFAULT_POLICY_FILE} may only "
+              "tighten it; without a trusted policy it applies as it is.")
+@click.option("--policy-ref", envvar="POSTURE_GATE_POLICY_REF", metavar="REF:PATH",
+              help="Trusted policy read from git, e.g. the merge target in a pull request: "
+              f"origin/main:{DEFAULT_POLICY_FILE} (also $POSTURE_GATE_POLICY_REF). A file "
+              "absent at REF means the default preset.")
 @click.option("--output-dir", "-o", default="posture-gate-report", show_default=True,
               type=click.Path(path_type=Path))
 @click.option("--format", "-f", "formats", default="console,json", show_default=True,
@@ -230,7 +231,8 @@ def main() -> None:
               "(also $POSTURE_GATE_HISTORY): ages, the overdue gate, trends, changes.")
 @click.option("--now", "now_iso", hidden=True, help="Record the run at this ISO time (tests).")
 @boundary
-def scan_cmd(path: Path, policy: str | None, output_dir: Path, formats: str,
+def scan_cmd(path: Path, policy: str | None, policy_ref: str | None, output_dir: Path,
+             formats: str,
              advisories: Path | None, images: tuple[str, ...], baseline: Path | None,
              only: tuple[str, ...], trivy_cache_dir: Path | None,
              db_repositories: tuple[str, ...], skip_db_update: bool | None,
@@ -239,8 +241,14 @@ def scan_cmd(path: Path, policy: str | None, output_dir: Path, formats: str,
     """Scan PATH (default: .) and gate the result."""
     day = _today(today)
     names = _formats(formats)
-    pol = policy_schema.load_policy(_policy_ref(policy, path), today=day)
-    pol = policy_schema.with_scanner_options(pol, "trivy", {
+    if not path.is_dir():
+        raise UsageError(f"{path}: not a directory")
+    resolved = trust.resolve(policy, policy_ref, path.resolve(), today=day)
+    if resolved.trust.trusted is None and os.environ.get("CI"):
+        click.echo(f"posture-gate: warning: no trusted policy: {resolved.trust.local} comes "
+                   "from the scanned tree; give --policy-ref or --policy (docs/security.md)",
+                   err=True)
+    pol = policy_schema.with_scanner_options(resolved.policy, "trivy", {
         "cache_dir": str(trivy_cache_dir.resolve()) if trivy_cache_dir else None,
         "db_repository": list(db_repositories) or None,
         "java_db_repository": list(db_repositories) or None,
@@ -250,6 +258,7 @@ def scan_cmd(path: Path, policy: str | None, output_dir: Path, formats: str,
         raise UsageError(f"--advisories: {advisories}: not a directory or an OSV zip")
     run, _ = scan(pol, ScanOptions(root=path, output_dir=output_dir, advisories=advisories,
                                    images=images, only=only))
+    run = replace(run, policy_trust=resolved.trust)
     first_seen = history.first_seen(history_file) if history_file else None
     verdict = evaluate(pol, run.findings, run.scanners, today=day, baseline=base,
                        first_seen=first_seen)

@@ -113,7 +113,7 @@ def scan(policy: Policy, opts: ScanOptions,
     check_output_dir(opts.output_dir, root)
     started = now or datetime.datetime.now(datetime.timezone.utc)
     # Relative paths in a policy file are relative to that file, like any config file.
-    base = Path(policy.source).parent if not policy.source.startswith("preset:") else root
+    base = Path(policy.base_dir) if policy.base_dir else root
     advisories = opts.advisories
     if advisories is None and policy.advisories:
         advisories = base / policy.advisories
@@ -123,11 +123,11 @@ def scan(policy: Policy, opts: ScanOptions,
         policy = with_scanner_options(policy, "trivy",
                                       {"cache_dir": str((base / cache_dir).resolve())})
     images = tuple(dict.fromkeys((*opts.images, *(t.image for t in policy.targets if t.image))))
+    # Never a cache inside the scanned tree: the code under review could plant an index there.
+    adv_cache = cachedir.usable(opts.cache_dir or cachedir.default_root(), root, "advisories")
     exclude_dirs = _inside(root, opts.output_dir)
     # the tree's scanner config files and its symlinks leading outside it (docs/security.md)
     tree = inspect_tree(root, exclude_dirs=exclude_dirs, honour=policy.honor_repo_config)
-    # Never a cache inside the scanned tree: the code under review could plant an index there.
-    adv_cache = cachedir.usable(opts.cache_dir or cachedir.default_root(), root, "advisories")
     # The one temp dir of the scan (mode 0700, under $TMPDIR): scanner stdout, caches and
     # pins live here and go with it, also when SIGTERM/SIGINT unwinds through this block.
     with tempfile.TemporaryDirectory(prefix="posture-gate-", ignore_cleanup_errors=True) \
