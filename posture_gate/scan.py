@@ -144,7 +144,7 @@ def scan(policy: Policy, opts: ScanOptions,
         outcomes = run_all(jobs, ctx, staged)
         publish_raw(staged, opts.output_dir)
     runs = [*failed, *(replace(o.run, categories=_values(s.job_categories(j)))
-                       for (s, j), o in zip(jobs, outcomes))]
+                       for (s, j), o in zip(jobs, outcomes, strict=True))]
     if db is not None:
         runs = [r if r.scanner != "pip-audit" else
                 ScannerRun(**{**r.__dict__, "properties": {**r.properties,
