@@ -157,4 +157,10 @@ def run_all(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext,
         return []
     with ThreadPoolExecutor(max_workers=len(planned)) as pool:
         futures = [pool.submit(run_job, s, j, ctx, out_dir) for s, j in planned]
-        return [f.result() for f in futures]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            # Leaving the pool waits for every job: a KeyboardInterrupt raised without our
+            # signal handler (or any other escape) must not wait for the scanners to finish.
+            proc.kill_all()
+            raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -123,3 +124,31 @@ def test_accepted_raw_output_replaces_a_planted_raw_symlink(tmp_path: Path) -> N
     assert not (out / "raw").is_symlink() and (out / "raw" / "bandit.json").is_file()
     assert list(elsewhere.iterdir()) == []
     assert (out / "raw" / "bandit.json").stat().st_mode & 0o777 == 0o666 & ~UMASK
+
+
+def test_an_interrupt_while_waiting_does_not_wait_for_the_scanners(tmp_path: Path) -> None:
+    """A KeyboardInterrupt raised in run_all (here: Python's default SIGINT handler, no
+    posture-gate handler installed) kills the scanners instead of waiting for them."""
+    code = f"""
+import os, signal, sys, threading
+from pathlib import Path
+from posture_gate import proc
+from posture_gate.runner import run_all
+from posture_gate.scanners import SCANNERS
+from posture_gate.scanners.base import Job, ScanContext
+tmp = Path({str(tmp_path)!r})
+job = Job(name="bandit", scanner="bandit", timeout=600,
+          argv=(sys.executable, "-c", "import time; time.sleep(600)"))
+def interrupt() -> None:
+    while not proc._groups:
+        threading.Event().wait(0.01)
+    os.kill(os.getpid(), signal.SIGINT)
+threading.Thread(target=interrupt, daemon=True).start()
+try:
+    run_all([(SCANNERS["bandit"], job)], ScanContext(root=tmp, work_dir=tmp), tmp / "out")
+except KeyboardInterrupt:
+    print("interrupted", sorted(proc._groups))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.stdout.split() == ["interrupted", "[]"], done.stderr
