@@ -89,6 +89,7 @@ def which(name: str) -> str | None:
 
 _groups: set[int] = set()
 _cancelled = False
+_interrupted = False  # a SIGTERM/SIGINT arrived: set once, for the life of the process
 _watchdog_lock = threading.Lock()
 _watchdog: subprocess.Popen[bytes] | None = None
 _watchdog_fd: int | None = None
@@ -180,6 +181,14 @@ def kill_all() -> None:
         _killpg(pgid)
 
 
+def resume() -> None:
+    """Allow new processes again after kill_all() stopped one batch, unless a signal asked
+    for it: then the process is on its way out."""
+    global _cancelled
+    if not _interrupted:
+        _cancelled = False
+
+
 def _register(pgid: int) -> None:
     _groups.add(pgid)
     _tell_watchdog(f"+ {pgid}\n")
@@ -196,9 +205,6 @@ def _unregister(pgid: int) -> None:
 def _killpg(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-
-
-_interrupted = False
 
 
 def _signal_handler(signum: int, _frame: object) -> None:

@@ -163,4 +163,6 @@ def run_all(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext,
             # Leaving the pool waits for every job: a KeyboardInterrupt raised without our
             # signal handler (or any other escape) must not wait for the scanners to finish.
             proc.kill_all()
+            pool.shutdown(wait=True)
+            proc.resume()  # a caller that goes on (a library user, a test) may run again
             raise
