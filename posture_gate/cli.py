@@ -28,6 +28,7 @@ from .model import ScanResult
 from .policy import schema as policy_schema
 from .policy import trust
 from .policy.evaluate import Verdict, evaluate
+from .redact import redact
 from .reporters import REPORTERS
 from .reporters.base import output_files
 from .reporters.jsonfile import read_run, read_verdict
@@ -68,7 +69,7 @@ def _fail(exc: Exception, output_dir: Path | None) -> NoReturn:
                    err=True)
     else:
         where = _write_error_log(exc, output_dir)
-        message = one_line(str(exc), 300) or "(no message)"
+        message = one_line(redact(str(exc)), 300) or "(no message)"
         click.echo(f"posture-gate: internal error: {type(exc).__name__}: {message}"
                    + (f" (traceback in {where})" if where else ""), err=True)
     sys.exit(2)
@@ -78,7 +79,7 @@ def _write_error_log(exc: BaseException, output_dir: Path | None) -> str | None:
     """The traceback in <output-dir>/error.log, or in a new temp file when the command has
     no output dir (or it is unusable); None when neither can be written."""
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    text = f"posture-gate {__version__}\n{text}"
+    text = redact(f"posture-gate {__version__}\n{text}")  # the message may quote data
     if output_dir is not None and output_dir.is_dir() and \
             os.path.realpath(output_dir) == os.path.abspath(output_dir):
         try:  # no symlink on the way: the same rule as every other file there

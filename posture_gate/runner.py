@@ -13,6 +13,7 @@ from . import proc
 from .errors import ScannerError
 from .fsutil import human_size, write_atomic
 from .model import Finding, RunStatus, ScannerRun
+from .redact import redact
 from .scanners.base import Job, ScanContext, Scanner
 from .textutil import last_line, one_line
 
@@ -111,13 +112,13 @@ def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path) -> JobO
     try:
         if done.returncode not in scanner.ok_exit_codes:
             # stderr only: stdout is the report itself and may quote a secret it found.
-            detail = last_line(done.stderr_tail)
+            detail = last_line(redact(done.stderr_tail))
             raise ScannerError(scanner.name, f"exited with code {done.returncode}"
                                + (f": {detail}" if detail else ""))
         try:
             parsed = scanner.parse(data, job, ctx, version or "unknown", exit_code=done.returncode)
         except ScannerError as exc:
-            detail = last_line(done.stderr_tail)
+            detail = last_line(redact(done.stderr_tail))
             if detail and done.returncode != 0:
                 raise ScannerError(scanner.name, f"{exc.reason}; exit code {done.returncode}: "
                                    f"{detail}") from None
@@ -125,7 +126,7 @@ def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path) -> JobO
     except ScannerError as exc:
         # What it printed is not kept: output that did not parse cannot be redacted, and it
         # may quote the scanned files' secrets. The reason and stderr tail say what failed.
-        return outcome(RunStatus.FAILED, one_line(exc.reason, 340) + "; output not kept, "
+        return outcome(RunStatus.FAILED, one_line(redact(exc.reason), 340) + "; output not kept, "
                        f"run {scanner.executable} by hand to see it", version, tested,
                        done.returncode)
     raw_name = f"{job.name}.json"

@@ -127,3 +127,18 @@ def test_a_new_command_gets_the_boundary_without_asking(monkeypatch: pytest.Monk
     monkeypatch.setitem(cli.main.commands, "crash", crash)
     code, _, err = invoke("crash")
     assert code == 2 and err.startswith("posture-gate: internal error: KeyError: 'x'")
+
+
+def test_an_internal_error_message_quoting_a_secret_is_redacted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    token = "ghp_" + "Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0Pp9Oo8"
+
+    def leaky(*_a: object, **_k: object) -> None:
+        raise ValueError(f"invalid literal for int() with base 10: '{token}'")
+
+    monkeypatch.setattr(cli, "scan", leaky)
+    out = tmp_path / "out"
+    out.mkdir()
+    code, _, err = invoke("scan", str(tmp_path), "-o", str(out))
+    assert code == 2 and err.startswith("posture-gate: internal error: ValueError: invalid")
+    assert token not in err and token not in (out / "error.log").read_text()

@@ -157,3 +157,16 @@ print(outcome[0].run.reason)  # ran (and failed to parse), not "stopped"
     lines = done.stdout.splitlines()
     assert lines[0] == "interrupted []", done.stderr
     assert "stopped" not in lines[1] and "bandit" in lines[1]
+
+
+def test_a_failure_reason_never_quotes_a_secret_from_stderr(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    job = fake_job(tmp_path, "import sys\n"
+                   f"sys.stderr.write('fatal: could not use password={SECRET}x\\\\n')\n"
+                   "sys.exit(2)\n")
+    outcome = run_job(SCANNERS["bandit"], job, ScanContext(root=tmp_path, work_dir=work),
+                      tmp_path / "out")
+    reason = outcome.run.reason or ""
+    assert "exited with code 2: fatal: could not use password=" in reason
+    assert SECRET not in reason
