@@ -361,19 +361,26 @@ def _tail(fh: IO[bytes]) -> str:
 
 
 def capture(argv: Sequence[str], *, timeout: float = 30.0) -> str:
-    """Small commands (`--version`): stdout+stderr as text. Raises NotFound / TimedOut."""
+    """Small commands (`--version`): stdout+stderr as text. Raises NotFound / TimedOut, and
+    Cancelled when kill_all() stopped it (its own group, registered like a scanner's)."""
     exe = which(argv[0])
     if exe is None:
         raise NotFound(argv[0])
+    if _cancelled:
+        raise Cancelled()
+    _start_watchdog()
+    child = subprocess.Popen(
+        [exe, *argv[1:]], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, "SEMGREP_ENABLE_VERSION_CHECK": "0", TOKEN_VAR: _token})
+    _register(child.pid)
     try:
-        done = subprocess.run(
-            [exe, *argv[1:]],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-            env={**os.environ, "SEMGREP_ENABLE_VERSION_CHECK": "0", TOKEN_VAR: _token},
-        )
+        out, _ = child.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         raise TimedOut(timeout, "") from None
-    return (done.stdout + done.stderr).decode("utf-8", "replace")
+    finally:
+        _unregister(child.pid)
+        child.communicate()
+    if _cancelled:
+        raise Cancelled()
+    return out.decode("utf-8", "replace")

@@ -48,7 +48,7 @@ def scanner_version(scanner: Scanner) -> str | None:
         return known
     try:
         return scanner.parse_version(proc.capture(scanner.version_argv()))
-    except (proc.NotFound, proc.TimedOut, OSError):
+    except (proc.NotFound, proc.TimedOut, proc.Cancelled, OSError):
         return None
 
 

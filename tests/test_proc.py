@@ -7,6 +7,7 @@ flood, leave a grandchild behind); liveness is read from /proc, never from a sle
 from __future__ import annotations
 
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -191,3 +192,22 @@ def test_kill_all_cancels_running_and_later_runs(tmp_path: Path) -> None:
     out = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=120,
                          check=False)
     assert out.stdout.split() == ["cancelled", "cancelled", "False"], out.stderr
+
+
+def test_capture_returns_stdout_and_stderr_and_times_out(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    argv = script(tmp_path, """
+        import sys
+        print("tool 1.2.3"); sys.stderr.write("note\\n")
+    """)
+    tool = tmp_path / "tool"
+    tool.write_text(f"#!/bin/sh\nexec {argv[0]} {argv[1]}\n")
+    tool.chmod(0o755)
+    hang = tmp_path / "hang"
+    hang.write_text(f"#!/bin/sh\nexec {PY} -c 'import time; time.sleep(600)'\n")
+    hang.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    assert proc.capture(["tool", "--version"]).split() == ["tool", "1.2.3", "note"]
+    with pytest.raises(proc.TimedOut):
+        proc.capture(["hang"], timeout=1)
+    assert not proc._groups  # both unregistered (and their groups killed)
