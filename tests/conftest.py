@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,14 @@ def bin_dir() -> Path:
     return Path(sys.executable).parent
 
 
+# posture-gate's own caches (the advisory index) go here, never into the user's home.
+TEST_CACHE = tempfile.mkdtemp(prefix="posture-gate-test-cache-")
+
+
 def cli_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = f"{bin_dir()}{os.pathsep}{env.get('PATH', '')}"
+    env["XDG_CACHE_HOME"] = TEST_CACHE
     env.pop("GITHUB_STEP_SUMMARY", None)
     env.update(extra)
     return env
