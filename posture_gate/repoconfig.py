@@ -31,6 +31,7 @@ from .textutil import one_line
 # link it did not see could lead a scanner outside (fail closed, exit 2).
 MAX_ENTRIES = 2_000_000
 _READ_LIMIT = 64 * 1024  # of a config file, for its note
+VENV_MARKER = "pyvenv.cfg"  # every virtualenv (venv, virtualenv, uv) has one at its top
 
 # File name -> scanner. pyproject.toml and setup.cfg count only at the root and only with
 # a bandit section; the others wherever they are (the note says when a tool reads only
@@ -62,6 +63,9 @@ class TreeFacts:
     # honor_repo_config names that the scanners may really read: a file whose copy is a
     # symlink leading outside the root is never handed to a scanner
     honoured_names: frozenset[str]
+    # repo-relative directories holding a `pyvenv.cfg` (a virtualenv: a CI job's install,
+    # never the project's code); not walked. scan.py keeps the untracked ones excluded.
+    venv_dirs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,10 +78,11 @@ class _Found:
 def inspect_tree(root: Path, *, exclude_dirs: Sequence[str] = (),
                  honour: Iterable[str] = (), max_entries: int = MAX_ENTRIES) -> TreeFacts:
     """Config files and outside links under `root` (already resolved), skipping
-    NOT_PROJECT_DIRS at any depth and the repo-relative `exclude_dirs`."""
+    NOT_PROJECT_DIRS at any depth, the repo-relative `exclude_dirs` and virtualenvs."""
     excluded = frozenset(exclude_dirs)
     found: list[_Found] = []
     outside: list[str] = []
+    venvs: list[str] = []
     seen = 0
     stack = [(root, "")]
     while stack:
@@ -87,6 +92,10 @@ def inspect_tree(root: Path, *, exclude_dirs: Sequence[str] = (),
                 entries = list(it)
         except OSError:
             continue  # unreadable: no scanner reads it either
+        if prefix and any(e.name == VENV_MARKER and e.is_file(follow_symlinks=False)
+                          for e in entries):
+            venvs.append(prefix.rstrip("/"))
+            continue
         for entry in entries:
             seen += 1
             if seen > max_entries:
@@ -111,7 +120,8 @@ def inspect_tree(root: Path, *, exclude_dirs: Sequence[str] = (),
         f.outside and Path(f.rel).name == n for f in found))
     files = [_describe(f, honoured, root) for f in sorted(found, key=lambda f: f.rel)]
     return TreeFacts(config_files=tuple(f for f in files if f is not None),
-                     outside_links=tuple(sorted(outside)), honoured_names=honoured)
+                     outside_links=tuple(sorted(outside)), honoured_names=honoured,
+                     venv_dirs=tuple(sorted(venvs)))
 
 
 def _inside(root: Path, path: str) -> bool:

@@ -28,6 +28,7 @@ from .repoconfig import inspect_tree
 from .runner import publish_raw, run_all
 from .scanners import SCANNERS
 from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
+from .threat.feeds import Expand, ThreatData, enrich
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +40,8 @@ class ScanOptions:
     only: tuple[str, ...] = ()  # restrict to these scanners (pre-commit fast hook)
     # posture-gate's cache root (advisory indexes in advisories/); None: cachedir.default_root()
     cache_dir: Path | None = None
+    # KEV/EPSS records, loaded (and age-checked) by the caller before the scan starts
+    threat: ThreatData | None = None
 
 
 def _utc(now: datetime.datetime) -> str:
@@ -65,6 +68,18 @@ def _inside(root: Path, *dirs: Path) -> tuple[str, ...]:
         if rel.parts:
             out.append(rel.as_posix())
     return tuple(out)
+
+
+def untracked(root: Path, venv_dirs: Sequence[str]) -> tuple[str, ...]:
+    """The virtualenvs to skip: those whose pyvenv.cfg git does not track. A CI job's venv
+    is never committed; a committed one is the change under review (a planted pyvenv.cfg
+    must not hide the code beside it), so it is scanned."""
+    if not venv_dirs:
+        return ()
+    tracked = _git(root, "--literal-pathspecs", "ls-files", "-z", "--",
+                   *(f"{d}/pyvenv.cfg" for d in venv_dirs))
+    committed = {p.rsplit("/", 1)[0] for p in (tracked or "").split("\0") if p}
+    return tuple(d for d in venv_dirs if d not in committed)
 
 
 def _values(categories: Sequence[Category]) -> tuple[str, ...]:
@@ -105,6 +120,17 @@ def _advisory_service(source: Path | None, cache_dir: Path | None
         yield db, server.query_url
 
 
+def _aliases(db: AdvisoryDB | None) -> Expand | None:
+    """An advisory id -> the aliases its record names (a GHSA finding's CVE)."""
+    if db is None:
+        return None
+
+    def expand(vuln_id: str) -> list[str]:
+        aliases = (db.get(vuln_id) or {}).get("aliases")
+        return [a for a in aliases if isinstance(a, str)] if isinstance(aliases, list) else []
+    return expand
+
+
 def scan(policy: Policy, opts: ScanOptions,
          now: datetime.datetime | None = None) -> tuple[ScanResult, list[Merge]]:
     root = opts.root.resolve()
@@ -125,9 +151,14 @@ def scan(policy: Policy, opts: ScanOptions,
     images = tuple(dict.fromkeys((*opts.images, *(t.image for t in policy.targets if t.image))))
     # Never a cache inside the scanned tree: the code under review could plant an index there.
     adv_cache = cachedir.usable(opts.cache_dir or cachedir.default_root(), root, "advisories")
-    exclude_dirs = _inside(root, opts.output_dir)
+    # Our own output and caches are never scanned (each run would scan the last one's).
+    caches = [base / c for c in (cache_dir, opts.cache_dir or cachedir.default_root())
+              if isinstance(c, (str, Path))]
+    exclude_dirs = _inside(root, opts.output_dir, *caches)
     # the tree's scanner config files and its symlinks leading outside it (docs/security.md)
     tree = inspect_tree(root, exclude_dirs=exclude_dirs, honour=policy.honor_repo_config)
+    venvs = untracked(root, tree.venv_dirs)
+    exclude_dirs = tuple(dict.fromkeys((*exclude_dirs, *venvs)))
     # The one temp dir of the scan (mode 0700, under $TMPDIR): scanner stdout, caches and
     # pins live here and go with it, also when SIGTERM/SIGINT unwinds through this block.
     with tempfile.TemporaryDirectory(prefix="posture-gate-", ignore_cleanup_errors=True) \
@@ -152,6 +183,8 @@ def scan(policy: Policy, opts: ScanOptions,
                 for r in runs]
     raw = [f for o in outcomes for f in o.findings]
     findings, merges = dedup(fp.disambiguate(raw))
+    if opts.threat is not None:
+        findings = list(enrich(findings, opts.threat, _aliases(db)))
     finished = datetime.datetime.now(datetime.timezone.utc) if now is None else now
     result = ScanResult(
         tool_version=__version__, started_at=_utc(started), finished_at=_utc(finished),
@@ -161,5 +194,6 @@ def scan(policy: Policy, opts: ScanOptions,
         branch=_git(root, "rev-parse", "--abbrev-ref", "HEAD"),
         image=images[0] if images else None,
         repo_config=tree.config_files, outside_links=tree.outside_links,
+        threat=opts.threat.sources if opts.threat is not None else (),
     )
     return result, merges
