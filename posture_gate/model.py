@@ -65,6 +65,7 @@ class Category(enum.Enum):
     OS = "os"
     DEPENDENCY = "dependency"
     SECRET = "secret"  # noqa: S105 - the category name, not a credential
+    PLATFORM = "platform"  # the hosting platform's settings (2FA, branch rules)
 
 
 class RunStatus(enum.Enum):

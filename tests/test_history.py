@@ -132,7 +132,7 @@ def test_trends_totals_over_time_and_week_over_week(tmp_path: Path) -> None:
     assert "2026-11-09 03:00:00" in text and "dependency        0  (was 1, -1)" in text
     run, _ = RUN([])
     md = history.history_markdown(ScanResult(**{**run.__dict__, "trends": pts}))
-    assert "| 2026-11-09 03:00 | 1 | 0 | 0 | 0 | 0 | 1 | fail |" in md
+    assert "| 2026-11-09 03:00 | 1 | 0 | 0 | 0 | 0 | 0 | 1 | fail |" in md
     assert "dependency 0 (-1)" in md
     assert history.history_markdown(run) == ""
 
