@@ -1,4 +1,10 @@
-"""Shared fixtures. Real scanners run only in tests marked `slow`."""
+"""Shared fixtures and the real-tool switch.
+
+Tests that run a real scanner (bandit, semgrep, pip-audit, trivy) carry `slow`; tests that
+drive another real program (a CI client, node, a browser) carry `real_tools`. Both are
+skipped, with that reason, unless `--real-tools` or POSTURE_GATE_REAL_TOOLS=1 asks for them
+(scripts/test passes the option): the default `pytest` is hermetic and quick.
+"""
 
 from __future__ import annotations
 
@@ -66,7 +72,29 @@ def example_scan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path,
     return root, out, proc
 
 
+REAL_TOOLS_ENV = "POSTURE_GATE_REAL_TOOLS"
+REAL_TOOL_MARKERS = ("slow", "real_tools")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """`--update-goldens`: rewrite tests/reporters/golden/ from the current reporters."""
+    """`--update-goldens`: rewrite tests/reporters/golden/ from the current reporters.
+    `--real-tools`: also run the tests that need real scanners or CI clients."""
     parser.addoption("--update-goldens", action="store_true", default=False,
                      help="rewrite the reporter golden files instead of comparing")
+    parser.addoption("--real-tools", action="store_true", default=False,
+                     help="run the tests marked slow/real_tools (real scanners and CI "
+                          f"clients); {REAL_TOOLS_ENV}=1 does the same")
+
+
+def real_tools_enabled(config: pytest.Config) -> bool:
+    return bool(config.getoption("--real-tools")) or os.environ.get(REAL_TOOLS_ENV) == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if real_tools_enabled(config):
+        return
+    skip = pytest.mark.skip(reason="needs real scanners or CI clients: run with --real-tools "
+                                   f"or {REAL_TOOLS_ENV}=1 (scripts/test does)")
+    for item in items:
+        if any(item.get_closest_marker(name) for name in REAL_TOOL_MARKERS):
+            item.add_marker(skip)
