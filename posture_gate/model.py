@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import strictjson as sj
+from .threat.data import Epss, Kev, ThreatSource
 
 FINDING_SCHEMA = "posture-gate/finding/v1"
 MAX_LINE = 1 << 31  # a saved line number past this is not a source file's
@@ -184,6 +185,8 @@ class Finding:
     suppression: Suppression | None = None
     merged_fingerprints: tuple[str, ...] = ()
     content_hash: str | None = None
+    kev: Kev | None = None  # listed in CISA's KEV catalogue (threat/)
+    epss: Epss | None = None  # FIRST EPSS score of its best-scored CVE alias
 
     @property
     def cwes(self) -> frozenset[str]:
@@ -225,6 +228,9 @@ class Finding:
             "suppression": self.suppression.to_dict() if self.suppression else None,
             "merged_fingerprints": list(self.merged_fingerprints),
             "content_hash": self.content_hash,
+            # only when a threat file was given: runs without one keep their shape
+            **({"kev": self.kev.to_dict()} if self.kev else {}),
+            **({"epss": self.epss.to_dict()} if self.epss else {}),
         }
 
     @classmethod
@@ -262,6 +268,8 @@ class Finding:
             suppression=part("suppression", Suppression),
             merged_fingerprints=sj.text_list(d, "merged_fingerprints", where),
             content_hash=text("content_hash", False),
+            kev=part("kev", Kev),
+            epss=part("epss", Epss),
         )
 
 
@@ -284,6 +292,9 @@ class ScannerRun:
     properties: Mapping[str, Any] = field(default_factory=dict)
     # Category values this job reports on; empty in runs saved before it was recorded.
     categories: tuple[str, ...] = ()
+    # Where the results came from (resultcache.py): None a full run, "hit" all from the
+    # result cache, "partial" the changed files re-scanned and the rest from the cache.
+    cache: str | None = None
 
     @property
     def blocks_evaluation(self) -> bool:
@@ -305,6 +316,7 @@ class ScannerRun:
             "warnings": list(self.warnings),
             "properties": dict(self.properties),
             "categories": list(self.categories),
+            **({"cache": self.cache} if self.cache else {}),
         }
 
     @classmethod
@@ -328,6 +340,7 @@ class ScannerRun:
             warnings=sj.text_list(d, "warnings", where),
             properties=dict(sj.field(d, "properties", dict, where, required=False) or {}),
             categories=sj.text_list(d, "categories", where),
+            cache=sj.field(d, "cache", str, where, required=False),
         )
 
 
@@ -402,6 +415,7 @@ class ScanResult:
     repo_config: tuple[RepoConfigFile, ...] = ()
     # repo-relative symlinks resolving outside the scanned root: no scanner followed them
     outside_links: tuple[str, ...] = ()
+    threat: tuple[ThreatSource, ...] = ()  # the KEV/EPSS files used (threat/feeds.py)
 
     def scanner_run(self, name: str) -> ScannerRun | None:
         return next((s for s in self.scanners if s.name == name), None)

@@ -31,6 +31,7 @@ from ..baseline import Baseline, cell, cell_counts
 from ..merge import assign_targets, path_matches
 from ..model import Category, Finding, RunStatus, ScannerRun, Severity, Suppression
 from ..scanners import SCANNERS
+from ..threat.data import ThreatSource
 from .model import ANY, Gate, GateSpec, Ignore, Policy
 
 EXPIRY_WARNING_DAYS = 14
@@ -179,6 +180,12 @@ def selected(gate: Gate, findings: Sequence[Finding]) -> list[Finding]:
             continue
         if gate.min_cvss is not None and f.cvss and f.cvss.score < gate.min_cvss:
             continue
+        # No EPSS score (no CVE alias, not in the file, no file) counts: fail closed.
+        if gate.min_epss is not None and f.epss and f.epss.score < gate.min_epss:
+            continue
+        if gate.min_percentile is not None and f.epss \
+                and f.epss.percentile < gate.min_percentile:
+            continue
         out.append(f)
     return out
 
@@ -218,11 +225,13 @@ def _gate_results(spec: GateSpec, findings: Sequence[Finding], new: frozenset[st
     pool = selected(spec.gate, findings)
     if spec.kind == "new":
         pool = [f for f in pool if f.fingerprint in new]
+    if spec.kind == "kev":
+        pool = [f for f in pool if f.kev is not None]
     if spec.kind == "overdue":
         pool = [f for f in pool if _is_overdue(f, spec.gate, (ages or {}).get(f.fingerprint, 0),
                                                sla_days or {})]
     base_pool = selected(spec.gate, baseline_findings) if baseline_findings is not None \
-        and spec.kind not in ("new", "overdue") else None
+        and spec.kind not in ("new", "overdue", "kev") else None
     results = []
     order = [s.value for s in Severity.ordered()] + [ANY]
     for key in sorted(spec.gate.limits, key=order.index):
@@ -293,8 +302,10 @@ def coverage_errors(policy: Policy, runs: Sequence[ScannerRun]) -> list[str]:
 def evaluate(policy: Policy, findings: Sequence[Finding], runs: Sequence[ScannerRun], *,
              today: datetime.date, baseline: Baseline | None = None,
              first_seen: Mapping[str, datetime.date] | None = None,
-             check_coverage: bool = True) -> Verdict:
-    """`check_coverage=False` only for policy unit tests on bare finding lists."""
+             check_coverage: bool = True,
+             threat: Sequence[ThreatSource] = ()) -> Verdict:
+    """`check_coverage=False` only for policy unit tests on bare finding lists.
+    `threat`: the KEV/EPSS files the findings were enriched from (ScanResult.threat)."""
     # Targets belong to the policy being evaluated (a saved run may be re-gated
     # against another policy), so they are assigned here, not at scan time.
     findings = assign_targets(findings, [t.rule() for t in policy.targets])
@@ -321,9 +332,14 @@ def evaluate(policy: Policy, findings: Sequence[Finding], runs: Sequence[Scanner
                                sla_days=policy.sla_days)
     if policy.ratchet and baseline is not None:
         gates += _ratchet(applied, new, baseline)
+    kinds = {t.kind for t in threat}
+    warnings += threat_warnings(policy, kinds)
     errors = tuple([f"{r.name}: {r.reason or r.status.value}" for r in runs
                     if r.blocks_evaluation]
-                   + (coverage_errors(policy, runs) if check_coverage else []))
+                   + (coverage_errors(policy, runs) if check_coverage else [])
+                   + ([] if "kev" in kinds or not any(s.kind == "kev" for s in policy.gates)
+                      else ["gates.kev: no KEV catalogue was given (--kev or threat.kev): "
+                            "which findings are known exploited cannot be told"]))
     for r in runs:
         if not r.required and r.status.value != "ok":
             warnings.append(f"{r.name} skipped (optional): {r.reason or r.status.value}")
@@ -331,6 +347,15 @@ def evaluate(policy: Policy, findings: Sequence[Finding], runs: Sequence[Scanner
     return Verdict(status=status, gates=tuple(gates), findings=tuple(applied),
                    new_fingerprints=new, errors=errors, warnings=tuple(warnings),
                    baseline=baseline.source if baseline else None, ages=ages)
+
+
+def threat_warnings(policy: Policy, kinds: set[str]) -> list[str]:
+    """An EPSS floor without EPSS data filters nothing: say so (every finding counts)."""
+    if "epss" in kinds:
+        return []
+    return [f"gates.{s.name}: min_epss/min_percentile but no EPSS file was given: every "
+            "finding counts" for s in policy.gates
+            if s.gate.min_epss is not None or s.gate.min_percentile is not None]
 
 
 def totals(findings: Sequence[Finding], target: str | None = None

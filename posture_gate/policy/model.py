@@ -24,6 +24,9 @@ class Gate:
     fixable_only: bool = False
     min_confidence: Confidence | None = None
     min_cvss: float | None = None
+    # EPSS floors: a finding scored below is not counted; one with no score is (fail closed)
+    min_epss: float | None = None
+    min_percentile: float | None = None
     treat_unknown_as: Severity = Severity.HIGH
 
 
@@ -32,7 +35,7 @@ class GateSpec:
     """A named gate as written in the policy: `dependency`, `new`, `per_target.api.code`."""
 
     name: str
-    kind: str  # "category" | "new" | "overdue"
+    kind: str  # "category" | "new" | "overdue" | "kev"
     gate: Gate
     target: str | None = None
 
@@ -61,6 +64,15 @@ class Ignore:
     paths: tuple[str, ...] = ()
     target: str | None = None
     line: int | None = None  # where it is written, for messages
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThreatFiles:
+    """Pinned KEV/EPSS files (trusted policy only); paths as written, resolved by the CLI."""
+
+    kev: str | None = None
+    epss: str | None = None
+    max_age_days: int = 7
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,6 +115,7 @@ class Policy:
     max_ignore_days: int = 90
     grace_days: int = 0
     advisories: str | None = None
+    threat: ThreatFiles = field(default_factory=ThreatFiles)
     sla_days: Mapping[str, int] = field(default_factory=dict)  # severity value -> days
     notify: Notify = field(default_factory=Notify)
     # Trusted-only keys (policy/trust.py refuses them in a repository-local policy).
@@ -110,7 +123,9 @@ class Policy:
     allow_repo_ignores: bool = False
 
     def scanner_settings(self) -> dict[str, ScannerSettings]:
-        """The scanners this policy configures, or all four with defaults if it names none."""
+        """The scanners this policy configures, or every registered one with its defaults
+        if it names none."""
         if self.scanners:
             return dict(self.scanners)
-        return {name: ScannerSettings(name=name) for name in SCANNERS}
+        return {name: ScannerSettings(name=name, required=s.required_by_default)
+                for name, s in SCANNERS.items()}

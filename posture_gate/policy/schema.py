@@ -5,9 +5,9 @@ Unknown keys are errors: a typo in a gate (`hihg: 0`) would otherwise be a silen
 
 from __future__ import annotations
 
+import copy
 import datetime
 import hashlib
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -23,9 +23,20 @@ from ..fsutil import MAX_POLICY_FILE, TooLarge, read_capped
 from ..model import Category, Confidence, Severity
 from ..scanners import SCANNERS
 from ..scanners.base import ScannerSettings, forbidden_arg
+from ..schemas import load_schema
 from ..textutil import one_line
 from . import yamlload
-from .model import EmailNotify, Gate, GateSpec, Ignore, Notify, Policy, SlackNotify, Target
+from .model import (
+    EmailNotify,
+    Gate,
+    GateSpec,
+    Ignore,
+    Notify,
+    Policy,
+    SlackNotify,
+    Target,
+    ThreatFiles,
+)
 
 PRESETS = ("default", "strict", "nightly")
 CATEGORY_GATES = tuple(c.value for c in Category)
@@ -33,13 +44,31 @@ CATEGORY_GATES = tuple(c.value for c in Category)
 
 @cache
 def policy_schema() -> dict[str, Any]:
-    text = (resources.files("posture_gate") / "schemas" / "policy-v1.schema.json").read_text()
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    """policy-v1 with every registered scanner's block (its options' schema fragments)."""
+    return load_schema("policy-v1")
 
 
 def _preset_text(name: str) -> str:
     return (resources.files("posture_gate.policy") / "presets" / f"{name}.yml").read_text()
+
+
+def required_of(block: Mapping[str, Any], name: str) -> bool:
+    """`required`, else not `optional`, else the scanner's own default."""
+    if "required" in block:
+        return bool(block["required"])
+    if "optional" in block:
+        return not block["optional"]
+    return SCANNERS[name].required_by_default
+
+
+def with_preset_scanners(preset: str, data: Any) -> Any:
+    """A preset's document with the scanner blocks each scanner module declares for it
+    (a preset file names no scanner; one it does name keeps its own block)."""
+    if not isinstance(data, dict):
+        return data
+    declared = {s.name: copy.deepcopy(dict(s.presets[preset])) for s in SCANNERS.values()
+                if preset in s.presets}
+    return {**data, "scanners": {**declared, **(data.get("scanners") or {})}}
 
 
 def _keypath(path: tuple[str | int, ...]) -> str:
@@ -136,6 +165,8 @@ def parse_text(source: str, text: str, *, today: datetime.date,
     except yamlload.YamlError as exc:
         where = f"{source}:{exc.line}" if exc.line else source
         return [f"{where}: {exc.message}"], None
+    if source.startswith("preset:"):
+        data = with_preset_scanners(source[len("preset:"):], data)
     if not isinstance(data, dict):
         return [f"{source}:1: the policy must be a mapping with 'version: 1'"], None
     problems = [f"{source}:{line or 1}: {msg}" for line, msg in
@@ -143,7 +174,8 @@ def parse_text(source: str, text: str, *, today: datetime.date,
     if problems:
         return problems, None
     if data.get("extends"):
-        preset, _ = yamlload.load(_preset_text(data["extends"]))
+        preset = with_preset_scanners(data["extends"],
+                                      yamlload.load(_preset_text(data["extends"]))[0])
         data = _overlay(preset, {k: v for k, v in data.items() if k != "extends"})
     problems = [f"{source}:{line or 1}: {msg}" for line, msg in
                 _semantic_errors(data, lines, today)]
@@ -270,6 +302,9 @@ def _gate(raw: Mapping[str, Any], categories: tuple[Category, ...],
         fixable_only=bool(raw.get("fixable_only", False)),
         min_confidence=Confidence(conf) if conf else None,
         min_cvss=float(raw["min_cvss"]) if raw.get("min_cvss") is not None else None,
+        min_epss=float(raw["min_epss"]) if raw.get("min_epss") is not None else None,
+        min_percentile=float(raw["min_percentile"])
+        if raw.get("min_percentile") is not None else None,
         treat_unknown_as=Severity(raw.get("treat_unknown_as", "high")),
     )
 
@@ -293,6 +328,8 @@ def _build(data: Mapping[str, Any], lines: Mapping[tuple[str | int, ...], int],
     if "overdue" in gates_raw:
         specs.append(GateSpec(name="overdue", kind="overdue",
                               gate=_gate(gates_raw["overdue"], ())))
+    if "kev" in gates_raw:
+        specs.append(GateSpec(name="kev", kind="kev", gate=_gate(gates_raw["kev"], ())))
     strict: dict[str, Any] | None = None
     for t in targets:
         if t.preset == "strict":
@@ -314,7 +351,7 @@ def _build(data: Mapping[str, Any], lines: Mapping[tuple[str | int, ...], int],
     for name, raw in (data.get("scanners") or {}).items():
         if name not in SCANNERS:  # unreachable after the schema, kept for type narrowing
             continue
-        required = bool(raw.get("required", not raw.get("optional", False)))
+        required = required_of(raw, name)
         scanners[name] = ScannerSettings(
             name=name,
             enabled=bool(raw.get("enabled", True)),
@@ -345,11 +382,17 @@ def _build(data: Mapping[str, Any], lines: Mapping[tuple[str | int, ...], int],
         max_ignore_days=int(data.get("max_ignore_days", 90)),
         grace_days=int(data.get("grace_days", 0)),
         advisories=data.get("advisories"),
+        threat=_threat(data.get("threat") or {}),
         sla_days={str(k): int(v) for k, v in (data.get("sla_days") or {}).items()},
         notify=_notify(data.get("notify") or {}),
         honor_repo_config=tuple(data.get("honor_repo_config") or ()),
         allow_repo_ignores=bool(data.get("allow_repo_ignores", False)),
     )
+
+
+def _threat(raw: Mapping[str, Any]) -> ThreatFiles:
+    return ThreatFiles(kev=raw.get("kev"), epss=raw.get("epss"),
+                       max_age_days=int(raw.get("max_age_days", 7)))
 
 
 def _notify(raw: Mapping[str, Any]) -> Notify:

@@ -23,33 +23,39 @@ from typing import Any
 from ..errors import PolicyError, UsageError
 from ..model import PolicyTrust, Severity
 from ..scanners import SCANNERS
-from ..scanners.semgrep import _is_registry
+from ..scanners.base import EQUAL, FALSE_ONLY, HIGHER, LOWER, SUBSET, SUPERSET, TRUE_ONLY
 from ..textutil import one_line
 from .model import Policy
-from .schema import PRESETS, PolicyDoc, _keypath, build, parse_text, read_doc
+from .schema import PRESETS, PolicyDoc, _keypath, build, parse_text, read_doc, required_of
 
 LOCAL_POLICY = "posture-gate.yml"
 Key = tuple[str | int, ...]
 
-# How a repository-local value may differ from the trusted one. Options not listed here
-# are trusted-only (fail closed: a new option is refused until someone decides).
-SUBSET, SUPERSET, EQUAL, LOWER, HIGHER, TRUE_ONLY, FALSE_ONLY = (
-    "subset", "superset", "equal", "lower", "higher", "true-only", "false-only")
+# How a repository-local value may differ from the trusted one (scanners/base.py). A
+# scanner option's rule is declared in its scanner module (Option.trust); EQUAL means
+# trusted-only (fail closed: a new option is refused until someone decides).
 _SCANNER_COMMON = {"enabled": TRUE_ONLY, "timeout": HIGHER, "args": EQUAL}
-_SCANNER_OPTIONS: dict[str, dict[str, str]] = {
-    "pip-audit": {"allow_unaudited": SUBSET},
-    "bandit": {"exclude": SUBSET, "skip": SUBSET, "allow_parse_errors": FALSE_ONLY},
-    "semgrep": {"config": SUPERSET, "exclude": SUBSET, "no_git_ignore": TRUE_ONLY},
-    "trivy": {"scanners": SUPERSET, "image_scanners": SUPERSET, "fs": TRUE_ONLY,
-              "skip_dirs": SUBSET, "max_db_age_days": LOWER},
-}
-# What a scanner does when the option is not written (a missing value compares as this).
-_DEFAULTS: dict[str, Any] = {"enabled": True, "timeout": 600, "args": [], "exclude": [],
-                             "skip": [], "allow_parse_errors": False, "config": ["bundled"],
-                             "no_git_ignore": True, "fs": True, "skip_dirs": [],
-                             "scanners": ["misconfig", "secret"], "image_scanners": ["vuln"],
-                             "allow_unaudited": [], "max_db_age_days": None}
+_COMMON_DEFAULTS: dict[str, Any] = {"enabled": True, "timeout": 600, "args": []}
+
+
+def _option_rules(name: str) -> dict[str, str]:
+    scanner = SCANNERS.get(name)
+    own = {k: o.trust for k, o in scanner.options.items()} if scanner else {}
+    return {**_SCANNER_COMMON, **own}
+
+
+def _option_default(name: str, opt: str) -> Any:
+    """What the scanner does when the option is not written (a missing value compares
+    as this)."""
+    scanner = SCANNERS.get(name)
+    if opt in _COMMON_DEFAULTS:
+        return _COMMON_DEFAULTS[opt]
+    option = scanner.options.get(opt) if scanner else None
+    return option.default if option else None
+
+
 _GATE_RULES = {"fixable_only": FALSE_ONLY, "min_confidence": LOWER, "min_cvss": LOWER,
+               "min_epss": LOWER, "min_percentile": LOWER,
                "treat_unknown_as": HIGHER, "categories": SUPERSET, "targets": SUPERSET}
 _TOP_RULES = {"allow_inline_suppressions": FALSE_ONLY, "max_ignore_days": LOWER,
               "grace_days": LOWER}
@@ -168,7 +174,7 @@ def _gate(c: _Compare, key: Key, t: Mapping[str, Any], v: Mapping[str, Any]) -> 
             if _same(tv, vv):
                 continue
             ok = _rank(name, vv) <= _rank(name, tv)
-        elif name == "min_cvss":
+        elif name in ("min_cvss", "min_epss", "min_percentile"):
             if _same(tv, vv):
                 continue
             ok = vv is None or (tv is not None and _rank(name, vv) <= _rank(name, tv))
@@ -193,7 +199,7 @@ def _gate(c: _Compare, key: Key, t: Mapping[str, Any], v: Mapping[str, Any]) -> 
 def _gate_default(name: str, key: Key) -> Any:
     if name == "categories":
         gate = str(key[-1])
-        return [gate] if gate not in ("new", "overdue") else []
+        return [gate] if gate not in ("new", "overdue", "kev") else []
     return False if name == "fixable_only" else None
 
 
@@ -234,8 +240,9 @@ def _scanner_set(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {n: dict(named[n]) for n in named} if named else {n: {} for n in SCANNERS}
 
 
-def _required(block: Mapping[str, Any]) -> bool:
-    return bool(block.get("required", not block.get("optional", False)))
+def _required(block: Mapping[str, Any], name: str) -> bool:
+    return required_of(block, name) if name in SCANNERS else \
+        bool(block.get("required", not block.get("optional", False)))
 
 
 def _scanners(c: _Compare, t: Mapping[str, Any], v: Mapping[str, Any]) -> dict[str, Any]:
@@ -247,24 +254,22 @@ def _scanners(c: _Compare, t: Mapping[str, Any], v: Mapping[str, Any]) -> dict[s
             c.tightened.append(f"scanners.{name}: added")
             base = {}
         key: Key = ("scanners", name)
-        if _required(base) and not _required(block):
+        if _required(base, name) and not _required(block, name):
             which = "optional" if "optional" in block else "required"
             c.refuse((*key, which), f"the trusted policy ({c.trusted.source}) requires "
                      f"{name}; a repository-local policy may not make it optional")
-        rules = {**_SCANNER_COMMON, **_SCANNER_OPTIONS.get(name, {})}
+        rules = _option_rules(name)
         for opt in sorted(set(base) | set(block)):
             if opt in ("required", "optional"):
                 continue
-            tv, vv = base.get(opt, _DEFAULTS.get(opt)), block.get(opt, base.get(opt,
-                                                                          _DEFAULTS.get(opt)))
+            default = _option_default(name, opt)
+            tv, vv = base.get(opt, default), block.get(opt, base.get(opt, default))
             c.value((*key, opt), rules.get(opt, EQUAL), tv, vv)
-        if name == "semgrep":
-            for i, cfg in enumerate(block.get("config") or []):
-                if _is_registry(str(cfg)) and cfg not in (base.get("config") or []):
-                    c.refuse((*key, "config", i), "rules from the semgrep registry or a URL "
-                             "reach the network; only the trusted policy may name them")
+        scanner = SCANNERS.get(name)
+        for sub, why in scanner.local_refusals(base, block) if scanner else ():
+            c.refuse((*key, *sub), why)
         merged = {k: x for k, x in {**base, **block}.items() if k not in ("required", "optional")}
-        out[name] = {**merged, "required": _required(base) or _required(block)}
+        out[name] = {**merged, "required": _required(base, name) or _required(block, name)}
     return out
 
 
@@ -333,6 +338,15 @@ def merge(trusted: PolicyDoc, local: PolicyDoc, *, today: datetime.date
         out["targets"] = _targets(c, t.get("targets") or [], v.get("targets") or [])
     if "ignore" in v:
         out["ignore"] = _ignores(c, t, v)
+    if "threat" in v:  # the files reach outside the scan: trusted-only; the age may shrink
+        tt, vt = t.get("threat") or {}, v.get("threat") or {}
+        for key in ("kev", "epss"):
+            if key in vt:
+                c.value(("threat", key), EQUAL, tt.get(key), vt[key])
+        if "max_age_days" in vt:
+            c.value(("threat", "max_age_days"), LOWER, tt.get("max_age_days", 7),
+                    vt["max_age_days"])
+        out["threat"] = {**tt, **vt}
     if c.refused:
         c.refused.sort()
         line, msg = c.refused[0]
@@ -343,7 +357,7 @@ def merge(trusted: PolicyDoc, local: PolicyDoc, *, today: datetime.date
 
 # Top-level keys compared by their own rule above; every other key is trusted-only.
 _HANDLED = frozenset({"version", "extends", "at_stake", "sla_days", "gates", "scanners",
-                      "targets", "ignore", *_TOP_RULES})
+                      "targets", "ignore", "threat", *_TOP_RULES})
 
 
 def _load(reader: Callable[[], tuple[list[str], PolicyDoc | None]]) -> PolicyDoc:

@@ -20,6 +20,7 @@ from ..errors import InputError
 from ..model import RUN_SCHEMA, Finding, PolicyTrust, RepoConfigFile, ScannerRun, ScanResult
 from ..policy.evaluate import GateResult, Verdict, totals
 from ..textutil import clean, json_escape_invisible
+from ..threat.data import ThreatSource
 
 
 def _gate(g: GateResult) -> dict[str, Any]:
@@ -72,6 +73,7 @@ def document(run: ScanResult, verdict: Verdict) -> dict[str, Any]:
                    **(run.policy_trust.to_dict() if run.policy_trust else {})},
         "repo_config": [c.to_dict() for c in run.repo_config],
         "outside_links": list(run.outside_links),
+        **({"threat": [t.to_dict() for t in run.threat]} if run.threat else {}),
         "scanners": [_prose(s.to_dict(), "reason", "warnings") for s in run.scanners],
         "totals": _table(verdict.findings),
         "totals_by_target": {t: _table(verdict.findings, t) for t in targets},
@@ -126,6 +128,8 @@ def read_run(doc: Mapping[str, Any], source: str) -> ScanResult:
             repo_config=tuple(_repo_config(c, f"repo_config[{i}].")
                               for i, c in enumerate(repo_config)),
             outside_links=sj.text_list(doc, "outside_links"),
+            threat=tuple(ThreatSource.from_dict(t, f"threat[{i}].") for i, t in
+                         enumerate(sj.field(doc, "threat", list, required=False) or [])),
         )
     except sj.ShapeError as exc:
         raise InputError(f"{source}: malformed findings file: {exc}") from None

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import ScannerError, ScannerOutputError
 from ..model import Category, Suppression
+from ..titles import bandit_title
 from .base import (
     NOT_PROJECT_DIRS,
     Job,
@@ -163,7 +164,7 @@ class Bandit:
                 end=end, source=source,
                 severity=severity_from_word(severity),
                 confidence=confidence_from_word(confidence),
-                title=test_name or test_id,
+                title=bandit_title(test_id, test_name),
                 message=redact_text(test_id, text),
                 identifiers=tuple(cwe_ids(cwe_id)),
                 references=(more_info,) if more_info else (),

@@ -12,6 +12,7 @@ import yaml
 from ..errors import ScannerError, ScannerOutputError
 from ..model import Category, Suppression
 from ..textutil import one_line
+from ..titles import semgrep_title
 from .base import (
     NOT_PROJECT_DIRS,
     Job,
@@ -237,7 +238,7 @@ class Semgrep:
                 scanner=self.name, version=version, rule=rule, path=path, start=start, end=end,
                 source=source, severity=severity_from_word(severity),
                 confidence=confidence_from_word(confidence),
-                title=rule, message=" ".join(message.split()),
+                title=semgrep_title(rule, message), message=" ".join(message.split()),
                 identifiers=tuple(idents),
                 references=tuple(refs),
                 suppression=(Suppression(kind="inline", reason="# nosemgrep in source")
