@@ -14,9 +14,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import __version__, cachedir
+from . import __version__, cachedir, resultcache
 from . import fingerprint as fp
 from .advisories import AdvisoryDB, load
+from .cachedrun import run_cached
+from .changes import changed_files
 from .errors import ScannerError, UsageError
 from .fsutil import check_output_dir
 from .merge import Merge, dedup
@@ -25,7 +27,7 @@ from .osv_server import OsvServer
 from .policy.model import Policy
 from .policy.schema import with_scanner_options
 from .repoconfig import inspect_tree
-from .runner import publish_raw, run_all
+from .runner import publish_raw
 from .scanners import SCANNERS
 from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
 from .threat.feeds import Expand, ThreatData, enrich
@@ -42,6 +44,10 @@ class ScanOptions:
     cache_dir: Path | None = None
     # KEV/EPSS records, loaded (and age-checked) by the caller before the scan starts
     threat: ThreatData | None = None
+    # reuse scanner results from <cache_dir>/results when every key part matches
+    result_cache: bool = False
+    # the PR lane: file-level scanners scan only the files changed since this git revision
+    changed_since: str | None = None
 
 
 def _utc(now: datetime.datetime) -> str:
@@ -157,6 +163,7 @@ def scan(policy: Policy, opts: ScanOptions,
     exclude_dirs = _inside(root, opts.output_dir, *caches)
     # the tree's scanner config files and its symlinks leading outside it (docs/security.md)
     tree = inspect_tree(root, exclude_dirs=exclude_dirs, honour=policy.honor_repo_config)
+    changed = changed_files(root, opts.changed_since) if opts.changed_since else None
     venvs = untracked(root, tree.venv_dirs)
     exclude_dirs = tuple(dict.fromkeys((*exclude_dirs, *venvs)))
     # The one temp dir of the scan (mode 0700, under $TMPDIR): scanner stdout, caches and
@@ -172,7 +179,11 @@ def scan(policy: Policy, opts: ScanOptions,
         # Raw outputs are staged in the temp dir and published only when every job is done:
         # an interrupted run leaves the previous run's raw/ as it was.
         staged = Path(work) / "staged"
-        outcomes = run_all(jobs, ctx, staged)
+        results = cachedir.usable(opts.cache_dir or cachedir.default_root(), root,
+                                  resultcache.KIND) if opts.result_cache else None
+        outcomes = run_cached(jobs, ctx, staged,
+                              resultcache.ResultCache(results) if results else None,
+                              policy.scanner_settings(), changed)
         publish_raw(staged, opts.output_dir)
     runs = [*failed, *(replace(o.run, categories=_values(s.job_categories(j)))
                        for (s, j), o in zip(jobs, outcomes, strict=True))]

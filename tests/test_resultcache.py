@@ -1,0 +1,190 @@
+"""The result cache's store: strict reads (a corrupt, foreign or tampered entry is a miss),
+private atomic writes never through a link, and keys that name what they cover."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from posture_gate import resultcache as rc
+from posture_gate import treedigest
+from posture_gate.model import Category, Finding, Location, Severity
+from posture_gate.scanners.base import Job, ScanContext
+
+
+def _finding(path: str = "app.py") -> Finding:
+    return Finding(fingerprint="f" * 64, scanner="bandit", scanner_version="1.9.4",
+                   rule_id="B602", category=Category.CODE, severity=Severity.HIGH,
+                   title="t", message="m", found_by=("bandit",),
+                   location=Location(path=path, start_line=1, end_line=1))
+
+
+def _key(**parts: str) -> rc.Key:
+    return rc.Key(job="bandit", parts={"schema": rc.SCHEMA, "a": "1", **parts}, per_file=True)
+
+
+def _entry() -> rc.Entry:
+    return rc.Entry(version="1.9.4", tested_version=True, exit_code=1, raw_count=1,
+                    warnings=("w",), properties={"p": 1}, findings=(_finding(),),
+                    raw='{"results": []}', files={"app.py": "0" * 64})
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    cache = rc.ResultCache(tmp_path / "results")
+    assert cache.store(_key(), _entry())
+    assert cache.load(_key()) == _entry()
+
+
+def test_another_key_is_a_miss(tmp_path: Path) -> None:
+    cache = rc.ResultCache(tmp_path / "results")
+    cache.store(_key(), _entry())
+    assert cache.load(_key(a="2")) is None
+    assert cache.load(rc.Key(job="bandit", parts=_key().parts, per_file=False)) is None
+
+
+def _only_entry(tmp_path: Path) -> Path:
+    (path,) = (tmp_path / "results" / "bandit").glob("*.json")
+    return path
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty", "retarget",
+                                    "bad_finding"])
+def test_a_corrupt_entry_is_a_miss(tmp_path: Path, damage: str) -> None:
+    cache = rc.ResultCache(tmp_path / "results")
+    cache.store(_key(), _entry())
+    path = _only_entry(tmp_path)
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":  # a severity changed by hand: the checksum no longer matches
+        path.write_bytes(data.replace(b"high", b"info"))
+    elif damage == "garbage":
+        path.write_bytes(b"\x00\xff" * 100)
+    elif damage == "empty":
+        path.write_bytes(b"")
+    else:
+        outer = json.loads(data)
+        body = json.loads(outer["body"])
+        if damage == "retarget":  # stored under another key, checksum recomputed
+            body["key"]["a"] = "2"
+        else:
+            body["findings"][0]["severity"] = "catastrophic"
+        outer["body"] = json.dumps(body)
+        outer["sha256"] = __import__("hashlib").sha256(outer["body"].encode()).hexdigest()
+        path.write_text(json.dumps(outer))
+    assert cache.load(_key()) is None
+
+
+def test_entries_are_private_and_links_are_never_followed(tmp_path: Path) -> None:
+    cache = rc.ResultCache(tmp_path / "results")
+    cache.store(_key(), _entry())
+    path = _only_entry(tmp_path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "results").stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    # an entry replaced by a link to a valid entry elsewhere is not read through
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_bytes(path.read_bytes())
+    path.unlink()
+    path.symlink_to(elsewhere)
+    assert cache.load(_key()) is None
+    # storing replaces the link by a file; the link's target is left alone
+    before = elsewhere.read_bytes()
+    cache.store(_key(), _entry())
+    assert not path.is_symlink() and elsewhere.read_bytes() == before
+
+
+def test_a_linked_job_directory_disables_the_cache(tmp_path: Path) -> None:
+    (tmp_path / "results").mkdir()
+    (tmp_path / "target").mkdir()
+    (tmp_path / "results" / "bandit").symlink_to(tmp_path / "target")
+    cache = rc.ResultCache(tmp_path / "results")
+    assert not cache.store(_key(), _entry())
+    assert list((tmp_path / "target").iterdir()) == []
+
+
+def test_prune_keeps_the_newest_entries(tmp_path: Path) -> None:
+    cache = rc.ResultCache(tmp_path / "results")
+    for n in range(rc.KEEP + 3):
+        cache.store(_key(a=str(n)), _entry())
+    assert len(list((tmp_path / "results" / "bandit").glob("*.json"))) == rc.KEEP
+    assert cache.load(_key(a=str(rc.KEEP + 2))) is not None
+
+
+def _ctx(tmp_path: Path) -> ScanContext:
+    root = tmp_path / "root"
+    root.mkdir(exist_ok=True)
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    return ScanContext(root=root, work_dir=work)
+
+
+class _Fake:
+    name = "bandit"
+    executable = "python3"  # any program on PATH: its identity is part of the key
+
+
+def test_key_parts_follow_config_files_and_ignore_the_temp_dir(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+    rules = tmp_path / "rules.yml"
+    rules.write_text("rules: []\n")
+    job = Job(name="bandit", scanner="bandit",
+              argv=("bandit", "--ini", str(ctx.work_dir / "bandit.ini"), "-c", str(rules)))
+
+    def key() -> rc.Key | None:
+        return rc.build_key(_Fake(), job, ctx, None, "1.9.4", {}, per_file=True)  # type: ignore[arg-type]
+
+    first = key()
+    assert first is not None and str(ctx.work_dir) not in first.parts["argv"]
+    rules.write_text("rules: [x]\n")
+    assert key() != first
+    assert rc.build_key(_Fake(), job, ctx, None, None, {}, per_file=True) is None  # type: ignore[arg-type]
+
+
+def test_whole_job_keys_need_content_addressed_inputs(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+
+    class Trivy:
+        name = "trivy"
+        executable = "python3"
+
+    image = Job(name="trivy-image", scanner="trivy", argv=("trivy", "image", "alpine:3"),
+                meta={"mode": "image", "image": "alpine:3", "scanners": ["vuln"],
+                      "skip_db_update": True})
+    assert rc.build_key(Trivy(), image, ctx, None, "0.76.0", {}, per_file=False) is None  # type: ignore[arg-type]
+    ref = "a@sha256:" + "0" * 64
+    pinned = Job(name="trivy-image", scanner="trivy", argv=("trivy", "image", ref),
+                 meta={**image.meta, "image": ref})
+    assert rc.build_key(Trivy(), pinned, ctx, None, "0.76.0", {}, per_file=False) is not None  # type: ignore[arg-type]
+    fetching = Job(name="trivy-image", scanner="trivy", argv=pinned.argv,
+                   meta={**pinned.meta, "skip_db_update": False})
+    assert rc.build_key(Trivy(), fetching, ctx, None, "0.76.0", {}, per_file=False) is None  # type: ignore[arg-type]
+
+    class PipAudit:
+        name = "pip-audit"
+        executable = "python3"
+
+    live = Job(name="pip-audit", scanner="pip-audit", argv=("pip-audit",),
+               meta={"pins": [], "osv_url": None})
+    assert rc.build_key(PipAudit(), live, ctx, None, "2.9.0", {}, per_file=False) is None  # type: ignore[arg-type]
+
+
+def test_manifest_skips_what_the_scanners_skip(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "a.py").write_text("x = 1\n")
+    (root / ".venv" / "lib").mkdir(parents=True)
+    (root / ".venv" / "lib" / "b.py").write_text("y = 2\n")
+    (root / "report").mkdir()
+    (root / "report" / "findings.json").write_text("{}")
+    (root / "linkdir").symlink_to(root / "src")
+    os.mkfifo(root / "fifo")
+    files = treedigest.manifest(root, exclude_dirs=("report",))
+    assert sorted(files) == ["src/a.py"]
+    changed = dict(files, **{"src/new.py": "1" * 64})
+    del changed["src/a.py"]
+    assert treedigest.changes(files, changed) == (["src/new.py"], ["src/a.py"])
