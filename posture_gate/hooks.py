@@ -14,25 +14,20 @@ from __future__ import annotations
 
 import datetime
 import shutil
-import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-import click
-
-from .errors import PostureGateError, UsageError
-from .model import Finding
+from . import pipeline
+from .errors import UsageError
 from .policy import schema as policy_schema
-from .policy.evaluate import Verdict, evaluate
 from .policy.model import Policy
-from .reporters import REPORTERS
-from .scan import ScanOptions, scan
+from .policy.trust import LOCAL_POLICY
+from .scan import ScanOptions
+from .scanners import SCANNERS
 from .scanners.base import ScannerSettings
-from .textutil import one_line
 
-POLICY_FILE = "posture-gate.yml"  # same default as `scan`
 PYTHON_SUFFIXES = (".py", ".pyw")
 
 
@@ -52,53 +47,43 @@ def _relative(files: Sequence[Path], root: Path) -> list[str]:
 
 
 def fast_policy(policy: Policy, python_files: Sequence[str]) -> Policy:
-    """The policy's own bandit and trivy settings, narrowed to the files and the secret scan.
+    """The policy's own scanner settings, each narrowed by its scanner for the commit hook
+    (Scanner.precommit: bandit to the Python files, trivy to the secret scan; the others
+    are left to the full hook).
 
     A scanner the policy leaves out (or disables) stays out; gates, ignores and targets are
     unchanged, except that targets lose their images (no image scan in a commit hook).
     """
-    configured = policy.scanner_settings()
     scanners: dict[str, ScannerSettings] = {}
-    bandit = configured.get("bandit")
-    if bandit is not None and bandit.enabled and python_files:
-        scanners["bandit"] = replace(bandit, options={**bandit.options,
-                                                      "paths": list(python_files)})
-    trivy = configured.get("trivy")
-    if trivy is not None and trivy.enabled:
-        scanners["trivy"] = replace(trivy, options={**trivy.options, "scanners": ["secret"],
-                                                    "fs": True})
+    for name, settings in policy.scanner_settings().items():
+        narrowed = SCANNERS[name].precommit(settings, python_files) if settings.enabled \
+            else None
+        if narrowed is not None:
+            scanners[name] = narrowed
     return replace(policy, scanners=scanners, advisories=None,
                    targets=tuple(replace(t, image=None) for t in policy.targets))
 
 
-def _finding_line(f: Finding) -> str:
-    where = f.location.path if f.location else (f.target or "-")
-    if f.location and f.location.start_line:
-        where += f":{f.location.start_line}"
-    return f"{where}: {f.severity.value}: {f.rule_id}: {one_line(f.title, 160)}"
-
-
-def _print(verdict: Verdict, rendered: str) -> None:
-    counted = verdict.counted()
-    for f in counted:
-        click.echo(_finding_line(f))
-    if counted:
-        click.echo()
-    click.echo(rendered, nl=False)
+def default_policy(root: Path, given: str | None) -> str:
+    """The policy given, else the project's own posture-gate.yml, else the default preset.
+    (No trust rules here: the hook runs on the developer's machine, for the developer.)"""
+    if given:
+        return given
+    return str(root / LOCAL_POLICY) if (root / LOCAL_POLICY).is_file() else "default"
 
 
 def run_hook(files: Sequence[Path], *, root: Path, policy_ref: str | None,
-             today: datetime.date, output_dir: Path | None) -> int:
-    ref = policy_ref or (str(root / POLICY_FILE) if (root / POLICY_FILE).is_file()
-                         else "default")
-    policy = policy_schema.load_policy(ref, today=today)
+             today: datetime.date, output_dir: Path | None) -> pipeline.Outcome | None:
+    """The fast scan of `files` judged by the policy; None when there is nothing to scan
+    (no regular file, or no fast scanner the policy runs)."""
+    policy = policy_schema.load_policy(default_policy(root, policy_ref), today=today)
     rel = _relative(files, root)
     if not rel:
-        return 0
+        return None
     python_files = [r for r in rel if r.endswith(PYTHON_SUFFIXES)]
     narrowed = fast_policy(policy, python_files)
     if not narrowed.scanners:
-        return 0
+        return None
     with tempfile.TemporaryDirectory(prefix="posture-gate-hook-") as work:
         snapshot = Path(work) / "files"
         for r in rel:
@@ -106,46 +91,7 @@ def run_hook(files: Sequence[Path], *, root: Path, policy_ref: str | None,
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(root / r, dest)
         out = output_dir or Path(work) / "report"
-        run, _ = scan(narrowed, ScanOptions(root=snapshot, output_dir=out,
-                                            only=tuple(narrowed.scanners)))
-        run = replace(run, root=str(root.resolve()))
-        verdict = evaluate(policy, run.findings, run.scanners, today=today)
-        if output_dir is not None:
-            from .fsutil import write_atomic
-
-            write_atomic(output_dir / "findings.json", REPORTERS["json"].render(run, verdict))
-        _print(verdict, REPORTERS["console"].render(run, verdict))
-    for e in verdict.errors:
-        click.echo(f"posture-gate: error: scanner {one_line(e, 400)}", err=True)
-    return verdict.exit_code
-
-
-@click.command("pre-commit")
-@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--policy", "-p", help=f"Policy file or preset. Default: ./{POLICY_FILE} "
-              "if present, else 'default'.")
-@click.option("--output-dir", "-o", type=click.Path(path_type=Path),
-              help="Also keep findings.json and the raw scanner output here.")
-@click.option("--today", hidden=True, help="Evaluate as of this date (tests).")
-def precommit_cmd(files: tuple[Path, ...], policy: str | None, output_dir: Path | None,
-                  today: str | None) -> None:
-    """Fast gate for a commit: bandit and trivy's secret scan on FILES only.
-
-    Run from the repository root (pre-commit does). Exit 1 when the policy blocks.
-    """
-    try:
-        day = datetime.datetime.now(datetime.timezone.utc).date() if today is None \
-            else datetime.date.fromisoformat(today)
-    except ValueError:
-        click.echo(f"posture-gate: error: --today: not a date (YYYY-MM-DD): {today}", err=True)
-        sys.exit(2)
-    try:
-        code = run_hook(files, root=Path.cwd(), policy_ref=policy, today=day,
-                        output_dir=output_dir)
-    except PostureGateError as exc:
-        click.echo(f"posture-gate: error: {exc.one_line()}", err=True)
-        sys.exit(2)
-    except OSError as exc:
-        click.echo(f"posture-gate: error: {one_line(str(exc) or type(exc).__name__)}", err=True)
-        sys.exit(2)
-    sys.exit(code)
+        return pipeline.run(policy, pipeline.Options(
+            scan=ScanOptions(root=snapshot, output_dir=out, only=tuple(narrowed.scanners)),
+            formats=("json", pipeline.CONSOLE), scan_policy=narrowed,
+            root=str(root.resolve())), pipeline.Clock(today=today))

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from importlib import resources
-from pathlib import Path
 
 import click
 
 from . import __version__
-from .fsutil import write_atomic
 
 # Where posture-gate itself is published (pre-commit repo, GitHub action, GitLab template).
 DEFAULT_REPO = "https://github.com/posture-gate/posture-gate"
@@ -104,41 +101,3 @@ def plan_files(*, github: bool, gitlab: bool, pre_commit: bool, repo: str, rev: 
         files[PRE_COMMIT] = _fill(template("pre-commit-config.yaml"),
                                   {"REPO": _yaml_str(repo), "REV": _yaml_str(rev)})
     return files
-
-
-@click.command("init")
-@click.option("--github", is_flag=True, help=f"Also write {GITHUB}.")
-@click.option("--gitlab", is_flag=True, help=f"Also write {GITLAB}.")
-@click.option("--pre-commit", "pre_commit", is_flag=True, help=f"Also write {PRE_COMMIT}.")
-@click.option("--dir", "directory", default=".", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Project root.")
-@click.option("--repo", default=DEFAULT_REPO, show_default=True,
-              help="Where posture-gate is published (pre-commit repo, action, template).")
-@click.option("--rev", default=DEFAULT_REV, show_default=True,
-              help="Tag or commit of --repo to use (a commit SHA pins it).")
-@click.option("--action", help="`uses:` for the GitHub action (default: from --repo, --rev).")
-@click.option("--gitlab-include", "include",
-              help="URL (remote) or project path (local) of .gitlab-ci-template.yml.")
-@click.option("--advisories", help="Directory of OSV records, written into the policy.")
-def init_cmd(github: bool, gitlab: bool, pre_commit: bool, directory: Path, repo: str,
-             rev: str, action: str | None, include: str | None,
-             advisories: str | None) -> None:
-    """Write a starter posture-gate.yml and, per flag, the CI files that run it."""
-    wanted = [POLICY, *(n for n, on in ((GITHUB, github), (GITLAB, gitlab),
-                                        (PRE_COMMIT, pre_commit)) if on)]
-    for name in wanted:
-        if (directory / name).exists() or (directory / name).is_symlink():
-            click.echo(f"posture-gate: error: {directory / name} exists; not overwriting it",
-                       err=True)
-            sys.exit(2)
-    # GitHub actions are pinned to a commit; a tag is looked up once, here.
-    sha = resolve_rev(repo, rev) if github and action is None else None
-    if github and action is None and sha is None:
-        click.echo(f"posture-gate: warning: could not resolve {rev} in {repo} to a commit; "
-                   f"pin the action's `uses:` to a commit SHA", err=True)
-    files = plan_files(github=github, gitlab=gitlab, pre_commit=pre_commit, repo=repo,
-                       rev=rev, sha=sha, action=action, include=include,
-                       advisories=advisories)
-    for name, text in files.items():
-        write_atomic(directory / name, text)
-        click.echo(f"wrote {directory / name}")

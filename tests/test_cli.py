@@ -14,7 +14,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from posture_gate import cli, history, hooks, init, proc
+from posture_gate import cli, history, hooks, init, pipeline, proc
 from posture_gate.policy import schema as policy_schema
 
 INTERNAL = "posture-gate: internal error: RuntimeError: boom"
@@ -38,7 +38,7 @@ def assert_internal(code: int, err: str) -> None:
 
 def test_scan_internal_error_writes_the_traceback_to_error_log(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "scan", boom)
+    monkeypatch.setattr(pipeline, "scan", boom)
     out = tmp_path / "out"
     out.mkdir()
     code, _, err = invoke("scan", str(tmp_path), "-o", str(out))
@@ -80,7 +80,7 @@ def test_pre_commit_with_output_dir_keeps_the_traceback_there(
 
 def test_error_log_is_not_written_through_a_symlinked_output_dir(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "scan", boom)
+    monkeypatch.setattr(pipeline, "scan", boom)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     elsewhere = tmp_path / "elsewhere"
@@ -136,7 +136,7 @@ def test_an_internal_error_message_quoting_a_secret_is_redacted(
     def leaky(*_a: object, **_k: object) -> None:
         raise ValueError(f"invalid literal for int() with base 10: '{token}'")
 
-    monkeypatch.setattr(cli, "scan", leaky)
+    monkeypatch.setattr(pipeline, "scan", leaky)
     out = tmp_path / "out"
     out.mkdir()
     code, _, err = invoke("scan", str(tmp_path), "-o", str(out))

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from posture_gate import baseline as bl
-from posture_gate.cli import _load_saved
+from posture_gate.commands.common import load_saved as _load_saved
 from posture_gate.errors import InputError
 from posture_gate.reporters.jsonfile import read_run, read_verdict
 from tests.fuzz.mutate import mutated_bytes

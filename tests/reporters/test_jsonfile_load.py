@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from posture_gate.cli import _load_saved
+from posture_gate.commands.common import load_saved as _load_saved
 from posture_gate.errors import InputError
 from posture_gate.reporters.jsonfile import read_verdict
 from tests.conftest import run_cli
