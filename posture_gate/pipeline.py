@@ -84,7 +84,7 @@ def judge(policy: Policy, result: ScanResult, opts: Options, clock: Clock) -> Ou
     the previous reports intact."""
     first_seen = history.first_seen(opts.history) if opts.history else None
     verdict = evaluate(policy, result.findings, result.scanners, today=clock.today,
-                       baseline=opts.baseline, first_seen=first_seen)
+                       baseline=opts.baseline, first_seen=first_seen, threat=result.threat)
     change = None
     if opts.history is not None:
         now = clock.now or history.parse_now(None, clock.today)
