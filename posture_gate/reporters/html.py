@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from ..model import Category, Finding, ScanResult, Severity, TrendPoint
 from ..policy.evaluate import Verdict, totals
 from ..textutil import one_line
+from .threatinfo import finding_note, source_lines
 
 _SEV = Severity.ordered()
 _CATS = tuple(c.value for c in Category)
@@ -229,6 +230,8 @@ def _findings(verdict: Verdict) -> list[str]:
             badges += ' <span class="badge">new</span>'
         if f.suppression is not None:
             badges += f' <span class="badge">suppressed ({e(f.suppression.kind)})</span>'
+        if finding_note(f):
+            badges += f' <span class="badge">{e(finding_note(f))}</span>'
         out.append(
             f'<tr data-category="{e(f.category.value)}" data-severity="{e(f.severity.value)}"'
             f' data-fingerprint="{e(f.fingerprint)}">'
@@ -256,6 +259,7 @@ class HtmlReporter:
                                        for s in run.scanners))]
         if verdict.baseline:
             meta.append(("baseline", verdict.baseline))
+        meta += [("threat data", line) for line in source_lines(run)]
         changes = ""
         if verdict.new_since_last is not None or verdict.fixed_since_last is not None:
             changes = (f"<p>Since the previous run: {len(verdict.new_since_last or ())} new, "

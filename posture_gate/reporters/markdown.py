@@ -19,6 +19,7 @@ from ..model import Category, Finding, RunStatus, ScanResult, Severity, sort_fin
 from ..policy.evaluate import GateResult, Verdict, totals
 from ..textutil import one_line
 from .base import data_freshness, policy_lines
+from .threatinfo import finding_note, source_lines
 
 MAX_FINDINGS = 20
 _SEV = Severity.ordered()
@@ -57,6 +58,11 @@ def _where(f: Finding) -> str:
     return md(f.image or "", 120)
 
 
+def _titled(f: Finding) -> str:
+    note = finding_note(f)
+    return md(f.title, 120) + (f" ({md(note, 120)})" if note else "")
+
+
 def _finding_table(findings: list[Finding], verdict: Verdict) -> list[str]:
     """Findings as table rows; with a history, each finding's age in days too."""
     ages = verdict.ages
@@ -66,7 +72,7 @@ def _finding_table(findings: list[Finding], verdict: Verdict) -> list[str]:
     for f in findings:
         age = f" {ages.get(f.fingerprint, 0)} |" if ages is not None else ""
         out.append(f"| {f.severity.value} | {f.category.value} | {md(f.rule_id, 80)} | "
-                   f"{md(f.title, 120)} | {_where(f)} | {md(f.fingerprint[:12], 12)} |{age}")
+                   f"{_titled(f)} | {_where(f)} | {md(f.fingerprint[:12], 12)} |{age}")
     return out
 
 
@@ -145,6 +151,7 @@ class MarkdownReporter:
                    + f", {md(run.started_at, 40)}.")
         out += [f"{md(line[0].upper() + line[1:], 300)}." for line in policy_lines(run)]
         out += [f"Data: {md(line, 200)}." for line in data_freshness(run)]
+        out += [f"Threat data: {md(line, 300)}." for line in source_lines(run)]
         out.append("")
 
         table = totals(verdict.findings)
