@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.clirun import CliFixture, CliResult, invoke
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 WEBAPP = EXAMPLES / "webapp"
@@ -47,6 +49,21 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     return subprocess.run([str(bin_dir() / "posture-gate"), *args], cwd=cwd,
                           env=env or cli_env(), capture_output=True, text=True,
                           timeout=timeout, check=False)
+
+
+@pytest.fixture
+def cli() -> CliFixture:
+    """cli("gate", path, cwd=..., env={...}) -> CliResult(returncode, stdout, stderr):
+    posture-gate run in-process (tests/support/clirun.py), with run_cli's environment
+    (private cache, no GitHub step summary)."""
+
+    def run(*args: str, cwd: Path | None = None,
+            env: dict[str, str | None] | None = None) -> CliResult:
+        path = f"{bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}"
+        return invoke(args, cwd=cwd, env={"PATH": path, "XDG_CACHE_HOME": TEST_CACHE,
+                                          "GITHUB_STEP_SUMMARY": None, **(env or {})})
+
+    return run
 
 
 def copy_webapp(dest: Path) -> Path:

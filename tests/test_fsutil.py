@@ -19,7 +19,7 @@ from posture_gate.fsutil import (
     read_input,
     write_atomic,
 )
-from tests.conftest import run_cli
+from tests.support.clirun import CliFixture
 
 
 def precious(path: Path) -> Path:
@@ -92,9 +92,10 @@ def test_read_input_of_a_directory_is_an_input_error(tmp_path: Path) -> None:
         read_input(tmp_path, 1024, "findings file")
 
 
-def test_gate_on_a_non_utf8_findings_file_is_exit_2_one_line(tmp_path: Path) -> None:
+def test_gate_on_a_non_utf8_findings_file_is_exit_2_one_line(tmp_path: Path,
+                                                            cli: CliFixture) -> None:
     (tmp_path / "findings.json").write_bytes(b'{"a": "\xff"}')
-    proc = run_cli("gate", str(tmp_path / "findings.json"))
+    proc = cli("gate", str(tmp_path / "findings.json"))
     assert proc.returncode == 2
     assert proc.stderr == (f"posture-gate: error: {tmp_path / 'findings.json'}: findings file "
                            "is not UTF-8 (byte 7)\n")

@@ -14,6 +14,7 @@ from posture_gate.fsutil import MAX_POLICY_FILE
 from posture_gate.model import Category, Severity
 from posture_gate.policy import schema
 from tests.conftest import run_cli
+from tests.support.clirun import CliFixture
 
 TODAY = datetime.date(2026, 11, 26)
 
@@ -79,10 +80,10 @@ def test_cli_exit_2_one_line_and_nothing_written(case: str, tmp_path: Path) -> N
     assert not out.exists()
 
 
-def test_validate_lists_every_error(tmp_path: Path) -> None:
+def test_validate_lists_every_error(tmp_path: Path, cli: CliFixture) -> None:
     path = tmp_path / "p.yml"
     path.write_text("version: 1\ngates:\n  code: {max: {hihg: 0}}\n  os: {fixable: true}\n")
-    proc = run_cli("policy", "validate", str(path))
+    proc = cli("policy", "validate", str(path))
     assert proc.returncode == 2
     lines = proc.stderr.splitlines()
     assert len(lines) == 2
@@ -119,10 +120,10 @@ def test_extends_overrides_preset(tmp_path: Path) -> None:
     assert policy.allow_inline_suppressions is False  # from strict
 
 
-def test_policy_test_runs_the_documented_cases(tmp_path: Path) -> None:
+def test_policy_test_runs_the_documented_cases(tmp_path: Path, cli: CliFixture) -> None:
     from tests.conftest import REPO
 
-    proc = run_cli("policy", "test", str(REPO / "policies" / "tests"), "--today", "2026-11-26")
+    proc = cli("policy", "test", str(REPO / "policies" / "tests"), "--today", "2026-11-26")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.splitlines()[-1] == "3 passed, 0 failed"
     # a wrong expectation is reported and fails the command
@@ -130,14 +131,14 @@ def test_policy_test_runs_the_documented_cases(tmp_path: Path) -> None:
     shutil.copytree(REPO / "policies" / "tests" / "worker-ignores-unfixable", case)
     (case / "expect.yml").write_text(
         f"policy: {REPO / 'policies' / 'background-worker.yml'}\nstatus: fail\n")
-    proc = run_cli("policy", "test", str(tmp_path), "--today", "2026-11-26")
+    proc = cli("policy", "test", str(tmp_path), "--today", "2026-11-26")
     assert proc.returncode == 1
     assert "FAIL wrong: status pass, expected fail" in proc.stdout
 
 
-def test_validate_dev_zero_ends_at_once_with_exit_2() -> None:
+def test_validate_dev_zero_ends_at_once_with_exit_2(cli: CliFixture) -> None:
     """Read with a cap (1 MiB): an endless or huge file is refused, not read into memory."""
-    proc = run_cli("policy", "validate", "/dev/zero", timeout=60)
+    proc = cli("policy", "validate", "/dev/zero")
     assert proc.returncode == 2
     assert proc.stderr == "posture-gate: error: /dev/zero: policy file is larger than 1 MiB " \
         "(the limit)\n"
