@@ -49,6 +49,8 @@ class GateResult:
     target: str | None = None
     baseline_count: int | None = None
     fingerprints: tuple[str, ...] = ()  # the findings that made it fail (first MAX_LISTED)
+    unknown: int = 0  # of `count`, findings of unknown severity counted as `unknown_as`
+    unknown_as: str = Severity.HIGH.value  # the gate's treat_unknown_as
 
     @property
     def delta(self) -> int | None:
@@ -241,6 +243,8 @@ def _gate_results(spec: GateSpec, findings: Sequence[Finding], new: frozenset[st
         results.append(GateResult(
             name=f"{spec.name}.max.{key}", kind=spec.kind, severity=key, limit=limit,
             count=len(hits), passed=passed, target=spec.target,
+            unknown=sum(1 for f in hits if f.severity is Severity.UNKNOWN),
+            unknown_as=spec.gate.treat_unknown_as.value,
             baseline_count=len(_at_or_above(base_pool, spec.gate, key))
             if base_pool is not None else None,
             fingerprints=() if passed else tuple(

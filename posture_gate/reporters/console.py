@@ -2,16 +2,22 @@
 
 Every untrusted text is one line through `textutil.one_line`: no escape sequence reaches
 the terminal, and a newline in a name could otherwise forge a line such as `VERDICT: PASS`.
+Colour (on a terminal only, see termstyle.py) is added after that, by this module alone.
+
+Under each failed gate, the findings that failed it (at most `listed`, worst first), each as
+`path:line  severity  rule  title  [found_by]`, then "... and N more" and where to see them.
 """
 
 from __future__ import annotations
 
-from ..model import Category, RunStatus, ScanResult, Severity
-from ..policy.evaluate import Verdict, totals
+from ..model import Category, Finding, RunStatus, ScanResult, Severity, sort_findings
+from ..policy.evaluate import GateResult, Verdict, totals
+from ..termstyle import Style
 from ..textutil import one_line
 from .base import data_freshness, policy_lines
 
 _SEV = Severity.ordered()
+LISTED = 10  # blocking findings shown under each failed gate
 
 
 def _row(cells: list[str], widths: list[int]) -> str:
@@ -37,6 +43,13 @@ def _tree_lines(run: ScanResult) -> list[str]:
 class ConsoleReporter:
     name = "console"
     filename = "summary.txt"
+
+    def __init__(self, *, style: Style | None = None, listed: int = LISTED,
+                 report: str | None = None) -> None:
+        """`report`: where every finding can be read (the output dir's findings.json)."""
+        self.style = style or Style(enabled=False)
+        self.listed = listed
+        self.report = report
 
     def render(self, run: ScanResult, verdict: Verdict) -> str:
         table = totals(verdict.findings)
@@ -69,18 +82,67 @@ class ConsoleReporter:
         for w in verdict.warnings:
             out.append(f"warning: {one_line(w, 300)}")
         out.append("")
-        if verdict.status == "error":
-            out.append("VERDICT: ERROR (could not evaluate; exit 2)")
-            out += [f"  {one_line(e, 300)}" for e in verdict.errors]
-        elif verdict.status == "fail":
-            out.append("VERDICT: FAIL (policy failed; exit 1)")
-        else:
-            out.append("VERDICT: PASS")
-        for g in verdict.failed_gates:
-            where = f" [target {one_line(g.target, 80)}]" if g.target else ""
-            delta = f", {g.delta:+d} vs baseline" if g.delta is not None else ""
-            sev = "" if g.kind == "ratchet" else (" (any severity)" if g.severity == "any"
-                                                  else f" ({one_line(g.severity, 20)} or worse)")
-            name = one_line(g.name, 200)
-            out.append(f"  FAILED {name}{where}: {g.count} > {g.limit}{sev}{delta}")
+        out += self.verdict_lines(verdict)
         return "\n".join(out) + "\n"
+
+    def verdict_lines(self, verdict: Verdict) -> list[str]:
+        """The verdict, its errors, and each failed gate with the findings that failed it."""
+        st = self.style
+        out = [verdict_line(verdict, st)]
+        if verdict.status == "error":
+            out += [f"  {one_line(e, 300)}" for e in verdict.errors]
+        by_fp = {fp: f for f in verdict.findings if f.suppression is None
+                 for fp in f.all_fingerprints}
+        for g in verdict.failed_gates:
+            out.append(f"  {st.fail('FAILED')} {_gate_text(g)}")
+            hits = list(sort_findings([by_fp[fp] for fp in dict.fromkeys(g.fingerprints)
+                                       if fp in by_fp]))
+            shown = hits[:self.listed]
+            out += [f"    {_finding_line(f, st)}" for f in shown]
+            more = (len(hits) if g.kind == "ratchet" else max(g.count, len(hits))) - len(shown)
+            if more > 0:
+                out.append(f"    ... and {more} more; {self.report_hint()}")
+        return out
+
+    def report_hint(self) -> str:
+        if self.report:
+            return f"all of them in {one_line(self.report, 200)}"
+        return "all of them in the json and markdown reports (-f json,markdown -o DIR)"
+
+
+def verdict_line(verdict: Verdict, style: Style | None = None) -> str:
+    """The one line `-q` prints."""
+    st = style or Style(enabled=False)
+    if verdict.status == "error":
+        return st.warn("VERDICT: ERROR") + " (could not evaluate; exit 2)"
+    if verdict.status == "fail":
+        return st.fail("VERDICT: FAIL") + " (policy failed; exit 1)"
+    return st.ok("VERDICT: PASS")
+
+
+def _gate_text(g: GateResult) -> str:
+    where = f" [target {one_line(g.target, 80)}]" if g.target else ""
+    delta = f", {g.delta:+d} vs baseline" if g.delta is not None else ""
+    notes = [] if g.kind == "ratchet" else \
+        ["any severity" if g.severity == "any" else f"{one_line(g.severity, 20)} or worse"]
+    if g.unknown:
+        notes.append(f"{g.unknown} of them unknown, counted as {one_line(g.unknown_as, 20)}")
+    sev = f" ({'; '.join(notes)})" if notes else ""
+    return f"{one_line(g.name, 200)}{where}: {g.count} > {g.limit}{sev}{delta}"
+
+
+def _where(f: Finding) -> str:
+    if f.location is not None and f.location.path:
+        line = f":{f.location.start_line}" if f.location.start_line else ""
+        return one_line(f.location.path, 120) + line
+    if f.package is not None:
+        return one_line(f"{f.package.name} {f.package.version or ''}".strip(), 120)
+    return one_line(f.image or "-", 120)
+
+
+def _finding_line(f: Finding, st: Style) -> str:
+    """`path:line  severity  rule  title  [found_by]`"""
+    sev = st.severity(f.severity, f.severity.value)
+    found = ", ".join(one_line(s, 20) for s in f.found_by or (f.scanner,))
+    return (f"{_where(f)}  {sev}  {one_line(f.rule_id, 60)}  {one_line(f.title, 100)}  "
+            f"[{found}]")

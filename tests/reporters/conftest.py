@@ -169,7 +169,7 @@ def verdict_for(run: ScanResult, gates: tuple[GateResult, ...] | None = None) ->
                        limit=10, count=2, passed=True, baseline_count=2),
             GateResult(name="dependency.max.high", kind="category", severity="high",
                        limit=0, count=3, passed=False, baseline_count=1,
-                       fingerprints=(fp(6), fp(9), fp(7))),
+                       fingerprints=(fp(6), fp(9), fp(7)), unknown=1),
             GateResult(name="secret.max.any", kind="category", severity="any", limit=0,
                        count=1, passed=False, baseline_count=1, fingerprints=(fp(5),)),
             GateResult(name="os.max.critical", kind="category", severity="critical",
