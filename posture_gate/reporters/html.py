@@ -21,6 +21,7 @@ from ..model import Category, Finding, ScanResult, Severity, TrendPoint
 from ..policy.evaluate import Verdict, totals
 from ..textutil import one_line
 from .threatinfo import finding_note, source_lines
+from .unknowns import unknown_line
 
 _SEV = Severity.ordered()
 _CATS = tuple(c.value for c in Category)
@@ -260,6 +261,9 @@ class HtmlReporter:
         if verdict.baseline:
             meta.append(("baseline", verdict.baseline))
         meta += [("threat data", line) for line in source_lines(run)]
+        unknown = unknown_line(verdict.findings)
+        if unknown:
+            meta.append(("dependency severity", unknown))
         changes = ""
         if verdict.new_since_last is not None or verdict.fixed_since_last is not None:
             changes = (f"<p>Since the previous run: {len(verdict.new_since_last or ())} new, "

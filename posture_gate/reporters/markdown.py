@@ -20,6 +20,7 @@ from ..policy.evaluate import GateResult, Verdict, totals
 from ..textutil import one_line
 from .base import data_freshness, policy_lines
 from .threatinfo import finding_note, source_lines
+from .unknowns import unknown_line
 
 MAX_FINDINGS = 20
 _SEV = Severity.ordered()
@@ -168,6 +169,9 @@ class MarkdownReporter:
         if suppressed:
             out.append("")
             out.append(f"{suppressed} suppressed finding(s) not counted.")
+        unknown = unknown_line(verdict.findings)
+        if unknown:
+            out += ["", f"{unknown[0].upper()}{unknown[1:]}."]
         out.append("")
         trend = history_markdown(_inert_trends(run))
         if trend:

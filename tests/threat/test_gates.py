@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from posture_gate.errors import PolicyError
+from posture_gate.model import Finding
 from posture_gate.policy import schema, trust
 from posture_gate.policy.evaluate import evaluate
 from posture_gate.threat import feeds
+from posture_gate.threat.data import ThreatSource
 
 from .test_feeds import EPSS, KEV, TODAY, dep
 
@@ -21,7 +23,7 @@ def _policy(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
     return schema.load_policy(str(p), today=TODAY)
 
 
-def _findings():  # type: ignore[no-untyped-def]
+def _findings() -> tuple[tuple[Finding, ...], tuple[ThreatSource, ...]]:
     data = feeds.load(kev=KEV, epss=EPSS, today=TODAY)
     found = [dep("PYSEC-2020-96", "CVE-2020-1747"),      # KEV-listed (fixture), epss 0.042
              dep("PYSEC-2018-66", "CVE-2018-1000656"),   # epss 0.0035

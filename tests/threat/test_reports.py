@@ -76,3 +76,17 @@ def in_results(doc: dict) -> list[dict]:  # type: ignore[type-arg]
     return [r for run in doc["runs"] for r in run["results"]]
 
 
+
+
+def test_reports_count_the_dependency_findings_left_unknown() -> None:
+    run = _run()
+    unknown = sum(1 for f in run.findings if f.category.value in ("dependency", "os")
+                  and f.severity.value == "unknown")
+    total = sum(1 for f in run.findings if f.category.value in ("dependency", "os"))
+    assert unknown and unknown < total
+    line = f"everity unknown for {unknown} of {total} dependency/OS package finding(s)"
+    for name in ("markdown", "html"):
+        assert line in _text(name, run), name
+    ranked = dataclasses.replace(run, findings=tuple(
+        f for f in run.findings if f.severity.value != "unknown"))
+    assert "everity unknown for" not in _text("markdown", ranked)
