@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import proc
+from . import proc, progress
 from .errors import ScannerError
 from .fsutil import human_size, write_atomic
 from .model import Finding, RunStatus, ScannerRun
@@ -151,13 +151,21 @@ def publish_raw(staged: Path, out_dir: Path) -> None:
         write_atomic(out_dir / RAW_DIR / f.name, f.read_bytes(), base=out_dir)
 
 
+def _run_reported(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path) -> JobOutcome:
+    """run_job, told to the progress listener (stderr) as it starts and ends."""
+    progress.job_started(job)
+    done = run_job(scanner, job, ctx, out_dir)
+    progress.job_finished(job, done.run)
+    return done
+
+
 def run_all(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext,
             out_dir: Path) -> list[JobOutcome]:
     """All jobs at once (threads only wait on subprocesses); results in plan order."""
     if not planned:
         return []
     with ThreadPoolExecutor(max_workers=len(planned)) as pool:
-        futures = [pool.submit(run_job, s, j, ctx, out_dir) for s, j in planned]
+        futures = [pool.submit(_run_reported, s, j, ctx, out_dir) for s, j in planned]
         try:
             return [f.result() for f in futures]
         except BaseException:

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import __version__, cachedir, resultcache
+from . import __version__, cachedir, progress, resultcache
 from . import fingerprint as fp
 from .advisories import AdvisoryDB, load
 from .cachedrun import run_cached
@@ -165,6 +165,8 @@ def scan(policy: Policy, opts: ScanOptions,
     tree = inspect_tree(root, exclude_dirs=exclude_dirs, honour=policy.honor_repo_config)
     changed = changed_files(root, opts.changed_since) if opts.changed_since else None
     venvs = untracked(root, tree.venv_dirs)
+    for d in venvs:
+        progress.note(f"not scanned: {d} (a virtualenv: it holds a pyvenv.cfg)")
     exclude_dirs = tuple(dict.fromkeys((*exclude_dirs, *venvs)))
     # The one temp dir of the scan (mode 0700, under $TMPDIR): scanner stdout, caches and
     # pins live here and go with it, also when SIGTERM/SIGINT unwinds through this block.
