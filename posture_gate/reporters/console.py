@@ -15,6 +15,7 @@ from ..policy.evaluate import GateResult, Verdict, totals
 from ..termstyle import Style
 from ..textutil import one_line
 from .base import data_freshness, policy_lines
+from .threatinfo import source_lines
 
 _SEV = Severity.ordered()
 LISTED = 10  # blocking findings shown under each failed gate
@@ -75,6 +76,7 @@ class ConsoleReporter:
                 if s.status is RunStatus.OK else one_line(s.reason or "", 200)
             out.append(f"  {one_line(s.name, 80)}: {state} - {detail}{ver}")
         out += [f"  {line}" for line in data_freshness(run)]
+        out += [f"threat data: {line}" for line in source_lines(run)]
         out += _tree_lines(run)
         if verdict.new_since_last is not None or verdict.fixed_since_last is not None:
             out.append(f"since the last run: {len(verdict.new_since_last or ())} new, "
