@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import os
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,7 @@ from .fsutil import check_output_dir
 from .merge import Merge, dedup
 from .model import Category, RunStatus, ScannerRun, ScanResult, sort_findings
 from .osv_server import OsvServer
+from .platform import PlatformSettings, check_platform, provider_for
 from .policy.model import Policy
 from .policy.schema import with_scanner_options
 from .repoconfig import inspect_tree
@@ -48,6 +50,8 @@ class ScanOptions:
     result_cache: bool = False
     # the PR lane: file-level scanners scan only the files changed since this git revision
     changed_since: str | None = None
+    # scan --platform github|gitlab: check the hosting platform (wins over platform.provider)
+    platform: str | None = None
 
 
 def _utc(now: datetime.datetime) -> str:
@@ -196,6 +200,11 @@ def scan(policy: Policy, opts: ScanOptions,
                 for r in runs]
     raw = [f for o in outcomes for f in o.findings]
     findings, merges = dedup(fp.disambiguate(raw))
+    provider = provider_for(policy.platform, opts.platform) if not opts.only else None
+    if provider is not None:  # the platform's settings, from its API (platform/)
+        checked = check_platform(policy.platform or PlatformSettings(), provider, os.environ)
+        runs.append(checked.run)
+        findings = [*findings, *checked.findings]
     if opts.threat is not None:
         findings = list(enrich(findings, opts.threat, _aliases(db)))
     finished = datetime.datetime.now(datetime.timezone.utc) if now is None else now

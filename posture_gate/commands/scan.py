@@ -62,12 +62,17 @@ from .common import DEFAULT_POLICY_FILE, emit, formats, load_saved, today
               envvar="POSTURE_GATE_HISTORY", help="SQLite run history, created if absent "
               "(also $POSTURE_GATE_HISTORY): ages, the overdue gate, trends, changes.")
 @click.option("--now", "now_iso", hidden=True, help="Record the run at this ISO time (tests).")
+@click.option("--platform", "platform", type=click.Choice(["github", "gitlab"]),
+              help="Also check the hosting platform's settings (2FA, branch rules, secret "
+              "scanning) through its API with the CI job's token: category platform "
+              "(docs/posture.md). Wins over the policy's platform.provider.")
 def scan_cmd(path: Path, policy: str | None, policy_ref: str | None, output_dir: Path,
              format_list: str, advisories: Path | None, images: tuple[str, ...],
              baseline: Path | None, only: tuple[str, ...], scanner_options: tuple[str, ...],
              trivy_cache_dir: Path | None, db_repositories: tuple[str, ...],
              skip_db_update: bool | None, offline_scan: bool | None, today_iso: str | None,
-             history_file: Path | None, now_iso: str | None) -> None:
+             history_file: Path | None, now_iso: str | None,
+             platform: str | None = None) -> None:
     """Scan PATH (default: .) and gate the result."""
     day = today(today_iso)
     names = formats(format_list)
@@ -89,7 +94,7 @@ def scan_cmd(path: Path, policy: str | None, policy_ref: str | None, output_dir:
     clock = pipeline.Clock(today=day, now=history.parse_now(now_iso, day) if now_iso else None)
     outcome = pipeline.run(pol, pipeline.Options(
         scan=ScanOptions(root=path, output_dir=output_dir, advisories=advisories,
-                         images=images, only=only),
+                         images=images, only=only, platform=platform),
         formats=("json", *names), baseline=base, history=history_file,
         trust=resolved.trust), clock)
     emit(outcome, output_dir)

@@ -34,6 +34,31 @@ class PlatformSettings:
     retry_budget: float = 30.0  # seconds we agree to wait for rate limits
 
 
+def settings_from_policy(raw: Mapping[str, object] | None) -> PlatformSettings | None:
+    """The validated `platform:` block (policy-v1 schema) as settings; None when absent."""
+    if raw is None:
+        return None
+
+    def text(key: str) -> str | None:
+        value = raw.get(key)
+        return str(value) if value is not None else None
+
+    def number(key: str, default: float) -> float:
+        value = raw.get(key)
+        return float(value) if isinstance(value, (int, float)) else default
+
+    return PlatformSettings(provider=text("provider"), api_url=text("api_url"),
+                            repository=text("repository"), project=text("project"),
+                            token_env=text("token_env"), required=raw.get("required") is not False,
+                            timeout=number("timeout", 10.0),
+                            retry_budget=number("retry_budget", 30.0))
+
+
+def provider_for(settings: PlatformSettings | None, override: str | None) -> str | None:
+    """`scan --platform` wins over the policy's provider; None: no platform checks."""
+    return override or (settings.provider if settings else None)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Outcome:
     run: ScannerRun

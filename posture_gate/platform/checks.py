@@ -82,7 +82,7 @@ def to_finding(check: Check, *, provider: str, subject: str, version: str) -> Fi
         category=Category.PLATFORM,
         severity=Severity.UNKNOWN if unknown_ else rule.severity,
         severity_source=f"platform check ({'not visible' if unknown_ else 'failed'})",
-        title=("Unknown: " if unknown_ else "") + rule.title + f" ({subject})",
+        title=("Unknown: " if unknown_ else "Not met: ") + rule.title + f" ({subject})",
         message=one_line(message, 1000),
         references=(rule.reference,) if rule.reference else (),
         target=None,

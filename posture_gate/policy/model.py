@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ..merge import TargetRule
 from ..model import Category, Confidence, Severity
+from ..platform import PlatformSettings
 from ..scanners import SCANNERS
 from ..scanners.base import ScannerSettings
 
@@ -121,6 +122,7 @@ class Policy:
     # Trusted-only keys (policy/trust.py refuses them in a repository-local policy).
     honor_repo_config: tuple[str, ...] = ()
     allow_repo_ignores: bool = False
+    platform: PlatformSettings | None = None  # where and how to read platform posture
 
     def scanner_settings(self) -> dict[str, ScannerSettings]:
         """The scanners this policy configures, or every registered one with its defaults

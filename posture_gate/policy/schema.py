@@ -21,6 +21,7 @@ import jsonschema
 from ..errors import PolicyError
 from ..fsutil import MAX_POLICY_FILE, TooLarge, read_capped
 from ..model import Category, Confidence, Severity
+from ..platform import settings_from_policy
 from ..scanners import SCANNERS
 from ..scanners.base import ScannerSettings, forbidden_arg
 from ..schemas import load_schema
@@ -387,6 +388,7 @@ def _build(data: Mapping[str, Any], lines: Mapping[tuple[str | int, ...], int],
         notify=_notify(data.get("notify") or {}),
         honor_repo_config=tuple(data.get("honor_repo_config") or ()),
         allow_repo_ignores=bool(data.get("allow_repo_ignores", False)),
+        platform=settings_from_policy(data.get("platform")),
     )
 
 

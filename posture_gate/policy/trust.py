@@ -347,6 +347,14 @@ def merge(trusted: PolicyDoc, local: PolicyDoc, *, today: datetime.date
             c.value(("threat", "max_age_days"), LOWER, tt.get("max_age_days", 7),
                     vt["max_age_days"])
         out["threat"] = {**tt, **vt}
+    if "platform" in v:  # where to ask and with which token: trusted-only
+        tp, vp = t.get("platform") or {}, v.get("platform") or {}
+        for key in sorted(vp):
+            if key == "required":  # may only become required
+                c.value(("platform", key), TRUE_ONLY, tp.get(key, True), vp[key])
+            else:
+                c.value(("platform", key), EQUAL, tp.get(key), vp[key])
+        out["platform"] = {**tp, **vp} if tp else tp
     if c.refused:
         c.refused.sort()
         line, msg = c.refused[0]
@@ -357,7 +365,7 @@ def merge(trusted: PolicyDoc, local: PolicyDoc, *, today: datetime.date
 
 # Top-level keys compared by their own rule above; every other key is trusted-only.
 _HANDLED = frozenset({"version", "extends", "at_stake", "sla_days", "gates", "scanners",
-                      "targets", "ignore", "threat", *_TOP_RULES})
+                      "targets", "ignore", "threat", "platform", *_TOP_RULES})
 
 
 def _load(reader: Callable[[], tuple[list[str], PolicyDoc | None]]) -> PolicyDoc:
