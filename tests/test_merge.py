@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from posture_gate.merge import TargetRule, assign_targets, dedup
+from posture_gate.merge import dedup
 from posture_gate.model import Category, Finding, Location, Package, Severity
+from posture_gate.targets import TargetRule, assign_targets
 
 
 def dep(scanner: str, ids: tuple[str, ...], sev: Severity, name: str = "PyYAML",

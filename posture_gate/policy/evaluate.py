@@ -21,65 +21,24 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from ..advisories import canonical_name
 from ..baseline import Baseline, cell, cell_counts
-from ..merge import assign_targets, path_matches
 from ..model import Category, Finding, RunStatus, ScannerRun, Severity, Suppression
 from ..scanners import SCANNERS
+from ..targets import assign_targets, path_matches
 from ..threat.data import ThreatSource
-from .model import ANY, Gate, GateSpec, Ignore, Policy
+from .model import ANY, Gate, GateKind, GateSpec, Ignore, Policy, VerdictStatus
+
+# Verdict and GateResult live in policy/model.py; re-exported for older imports.
+from .model import GateResult as GateResult
+from .model import Verdict as Verdict
 
 EXPIRY_WARNING_DAYS = 14
 MAX_LISTED = 20  # offending fingerprints listed per failed gate
-
-
-@dataclass(frozen=True, kw_only=True)
-class GateResult:
-    name: str  # e.g. "dependency.max.high", "ratchet.code/high"
-    kind: str  # category | new | ratchet
-    severity: str  # threshold: a Severity value or "any"
-    limit: int
-    count: int
-    passed: bool
-    target: str | None = None
-    baseline_count: int | None = None
-    fingerprints: tuple[str, ...] = ()  # the findings that made it fail (first MAX_LISTED)
-    unknown: int = 0  # of `count`, findings of unknown severity counted as `unknown_as`
-    unknown_as: str = Severity.HIGH.value  # the gate's treat_unknown_as
-
-    @property
-    def delta(self) -> int | None:
-        return None if self.baseline_count is None else self.count - self.baseline_count
-
-
-@dataclass(frozen=True, kw_only=True)
-class Verdict:
-    status: str  # pass | fail | error
-    gates: tuple[GateResult, ...]
-    findings: tuple[Finding, ...]  # with suppressions applied
-    new_fingerprints: frozenset[str]
-    errors: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-    baseline: str | None = None
-    ages: Mapping[str, int] | None = None  # fingerprint -> days open; None without history
-    new_since_last: tuple[str, ...] | None = None  # vs the previous run in the history
-    fixed_since_last: tuple[str, ...] | None = None
-
-    @property
-    def exit_code(self) -> int:
-        return {"pass": 0, "fail": 1}.get(self.status, 2)
-
-    @property
-    def failed_gates(self) -> tuple[GateResult, ...]:
-        return tuple(g for g in self.gates if not g.passed)
-
-    def counted(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.suppression is None)
 
 
 def _ignore_matches(ign: Ignore, f: Finding) -> bool:
@@ -241,7 +200,7 @@ def _gate_results(spec: GateSpec, findings: Sequence[Finding], new: frozenset[st
         hits = _at_or_above(pool, spec.gate, key)
         passed = len(hits) <= limit
         results.append(GateResult(
-            name=f"{spec.name}.max.{key}", kind=spec.kind, severity=key, limit=limit,
+            name=f"{spec.name}.max.{key}", kind=GateKind(spec.kind), severity=key, limit=limit,
             count=len(hits), passed=passed, target=spec.target,
             unknown=sum(1 for f in hits if f.severity is Severity.UNKNOWN),
             unknown_as=spec.gate.treat_unknown_as.value,
@@ -267,7 +226,7 @@ def _ratchet(findings: Sequence[Finding], new: frozenset[str],
         passed = not (now > allowed and fresh)
         target = key.split("/", 1)[0][len("target:"):] if key.startswith("target:") else None
         results.append(GateResult(
-            name=f"ratchet.{key}", kind="ratchet", severity=key.rsplit("/", 1)[1],
+            name=f"ratchet.{key}", kind=GateKind.RATCHET, severity=key.rsplit("/", 1)[1],
             limit=allowed, count=now, passed=passed, target=target, baseline_count=allowed,
             fingerprints=() if passed else tuple(fresh)[:MAX_LISTED]))
     return results
@@ -347,7 +306,8 @@ def evaluate(policy: Policy, findings: Sequence[Finding], runs: Sequence[Scanner
     for r in runs:
         if not r.required and r.status.value != "ok":
             warnings.append(f"{r.name} skipped (optional): {r.reason or r.status.value}")
-    status = "error" if errors else ("fail" if any(not g.passed for g in gates) else "pass")
+    status = VerdictStatus.ERROR if errors else (
+        VerdictStatus.FAIL if any(not g.passed for g in gates) else VerdictStatus.PASS)
     return Verdict(status=status, gates=tuple(gates), findings=tuple(applied),
                    new_fingerprints=new, errors=errors, warnings=tuple(warnings),
                    baseline=baseline.source if baseline else None, ages=ages)

@@ -1,16 +1,18 @@
-"""The validated policy as frozen data. Built only by policy/schema.py."""
+"""The validated policy as frozen data (built only by policy/schema.py), and what
+evaluating it gives: `GateResult` per gate and the `Verdict`."""
 
 from __future__ import annotations
 
 import datetime
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..merge import TargetRule
-from ..model import Category, Confidence, Severity
+from ..model import Category, Confidence, Finding, Severity
 from ..platform import PlatformSettings
 from ..scanners import SCANNERS
 from ..scanners.base import ScannerSettings
+from ..targets import TargetRule
 
 ANY = "any"
 
@@ -131,3 +133,83 @@ class Policy:
             return dict(self.scanners)
         return {name: ScannerSettings(name=name, required=s.required_by_default)
                 for name, s in SCANNERS.items()}
+
+
+class _TextEnum(str, enum.Enum):
+    """An enum that is also its value: compares equal to, formats and serializes as, the
+    plain string (findings.json, the history file and messages hold the value)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class VerdictStatus(_TextEnum):
+    PASS = "pass"  # noqa: S105 (exit 0)
+    FAIL = "fail"  # exit 1
+    ERROR = "error"  # exit 2: the run cannot be judged
+
+    @property
+    def exit_code(self) -> int:
+        return {VerdictStatus.PASS: 0, VerdictStatus.FAIL: 1}.get(self, 2)
+
+
+class GateKind(_TextEnum):
+    CATEGORY = "category"
+    NEW = "new"
+    OVERDUE = "overdue"
+    KEV = "kev"
+    RATCHET = "ratchet"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateResult:
+    name: str  # e.g. "dependency.max.high", "ratchet.code/high"
+    kind: GateKind
+    severity: str  # threshold: a Severity value or "any"
+    limit: int
+    count: int
+    passed: bool
+    target: str | None = None
+    baseline_count: int | None = None
+    fingerprints: tuple[str, ...] = ()  # the findings that made it fail (first MAX_LISTED)
+    unknown: int = 0  # of `count`, findings of unknown severity counted as `unknown_as`
+    unknown_as: str = Severity.HIGH.value  # the gate's treat_unknown_as
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", GateKind(self.kind))  # a plain string is accepted
+
+    @property
+    def delta(self) -> int | None:
+        return None if self.baseline_count is None else self.count - self.baseline_count
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    status: VerdictStatus
+    gates: tuple[GateResult, ...]
+    findings: tuple[Finding, ...]  # with suppressions applied
+    new_fingerprints: frozenset[str]
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    baseline: str | None = None
+    ages: Mapping[str, int] | None = None  # fingerprint -> days open; None without history
+    new_since_last: tuple[str, ...] | None = None  # vs the previous run in the history
+    fixed_since_last: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        # A plain "pass"/"fail"/"error" is accepted; anything else is a ValueError.
+        object.__setattr__(self, "status", VerdictStatus(self.status))
+
+    @property
+    def exit_code(self) -> int:
+        return self.status.exit_code
+
+    @property
+    def failed_gates(self) -> tuple[GateResult, ...]:
+        return tuple(g for g in self.gates if not g.passed)
+
+    def counted(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.suppression is None)

@@ -21,7 +21,7 @@ import yaml
 from .. import baseline as bl
 from ..errors import InputError, PostureGateError
 from ..model import Finding, ScannerRun
-from ..reporters.jsonfile import read_run
+from ..serialize import read_run
 from .evaluate import evaluate
 from .schema import load_policy
 

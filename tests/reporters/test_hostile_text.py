@@ -227,7 +227,9 @@ CHECKS: dict[str, Callable[[str, str], None]] = {
 
 
 def _texts(value: Any, path: str) -> list[tuple[str, str]]:
-    """Every string in a record, with where it is."""
+    """Every string in a record, with where it is (an enum is a fixed value, not text)."""
+    if isinstance(value, enum.Enum):
+        return []
     if isinstance(value, str):
         return [(path, value)]
     if isinstance(value, (tuple, list, frozenset)):
