@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .. import excludes as exclude
 from ..errors import ScannerError, ScannerOutputError
 from ..model import Category, Suppression
 from ..titles import bandit_title
@@ -84,8 +85,8 @@ class Bandit:
             argv += ["-c", str(config)]
         # -x replaces bandit's default list, so ours always carries it along; and it
         # overrides an honoured .bandit's exclude, which is therefore added to it.
-        excludes = [*DEFAULT_EXCLUDES, *(f"*/{d}/*" for d in ctx.exclude_dirs),
-                    *(str(e) for e in opts.get("exclude") or []),
+        excludes = [*DEFAULT_EXCLUDES, *exclude.bandit(ctx.exclude_dirs, root_relative=True),
+                    *exclude.bandit(opts.get("exclude") or []),
                     *_split(ini_opts.get("exclude")),
                     *_outside_link_excludes(paths, ctx)]
         argv += ["-x", ",".join(excludes)]

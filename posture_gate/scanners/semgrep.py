@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from .. import excludes as exclude
 from ..errors import ScannerError, ScannerOutputError
 from ..model import Category, Suppression
 from ..textutil import one_line
@@ -139,7 +140,8 @@ class Semgrep:
         for c in configs:
             argv += ["--config", c]
         # semgrep's built-in ignore list knows .venv but not venv
-        for e in (*NOT_PROJECT_DIRS, *ctx.exclude_dirs, *(opts.get("exclude") or [])):
+        for e in (*NOT_PROJECT_DIRS, *exclude.semgrep(ctx.exclude_dirs, root_relative=True),
+                  *exclude.semgrep(opts.get("exclude") or [])):
             argv += ["--exclude", str(e)]
         if ".semgrepignore" not in ctx.honor_repo_config:
             # semgrep reads every .semgrepignore in the tree (the root's replaces its
