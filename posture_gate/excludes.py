@@ -15,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 _GLOB = frozenset("*?[")
+# Test directories skipped by default by both code scanners: semgrep's built-in ignore list
+# (scanners/semgrep.py DEFAULT_IGNORES) has these; bandit is given the same.
+TEST_DIRS = ("test", "tests", "testsuite")
 
 
 def _entries(values: Iterable[object]) -> list[str]:

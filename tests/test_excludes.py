@@ -78,3 +78,41 @@ def test_exclude_means_the_same_for_bandit_and_semgrep(tmp_path: Path) -> None:
             by_tool.setdefault(tool, set()).add(f["location"]["path"])
     want = {"src/app.py", "src/old_thing.py", "other/src/old/d.py"}
     assert by_tool == {"bandit": want, "semgrep": want}
+
+
+TESTS_POLICY = """version: 1
+scanners:
+  bandit: {}
+  semgrep: {config: [bundled]}
+gates:
+  code: {max: {critical: 0, high: 0}}
+"""
+ASSERTS = "def test_a():\n    assert 1 + 1 == 2\n    assert True\n"
+DEBUG_RUN = "from flask import Flask\n\napp = Flask(__name__)\napp.run(debug=True)\n"
+
+
+@pytest.mark.slow
+def test_tests_dirs_are_skipped_by_both_and_examples_scanned_by_both(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    for rel, text in (("tests/test_a.py", ASSERTS), ("tests/app_run.py", DEBUG_RUN),
+                      ("pkg/test/test_b.py", ASSERTS + DEBUG_RUN),
+                      ("examples/demo.py", DEBUG_RUN), ("src/lib.py", "X = 1\n")):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    policy = tmp_path / "p.yml"
+    policy.write_text(TESTS_POLICY)
+    out = tmp_path / "out"
+    proc = run_cli("scan", str(root), "--policy", str(policy), "-o", str(out))
+    findings = json.loads((out / "findings.json").read_text())["findings"]
+    paths = {(tool, f["location"]["path"]) for f in findings for tool in f["found_by"]}
+    # B201 / pg-flask-debug-true in examples/ (high) by both; nothing from tests/ or test/
+    assert {p for _, p in paths} == {"examples/demo.py"}
+    assert {t for t, _ in paths} == {"bandit", "semgrep"}
+    assert proc.returncode == 1, proc.stdout
+    # without examples/ the verdict passes: the asserts and the debug run in tests/ do not gate
+    (root / "examples/demo.py").unlink()
+    proc = run_cli("scan", str(root), "--policy", str(policy), "-o", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # a test directory scanned as the root is gated
+    proc = run_cli("scan", str(root / "tests"), "--policy", str(policy), "-o", str(out))
+    assert proc.returncode == 1, proc.stdout + proc.stderr

@@ -44,7 +44,11 @@ _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 # "*/NAME/*" globs: bandit turns a bare name that exists as a directory into "NAME/*",
 # which never matches its "./NAME/..." paths.
 _BANDIT_DEFAULTS = ("__pycache__", ".eggs", ".svn", "CVS", ".bzr", ".hg")
-DEFAULT_EXCLUDES = (*(f"*/{d}/*" for d in (*NOT_PROJECT_DIRS, *_BANDIT_DEFAULTS)), "*.egg")
+# Test code is skipped as semgrep's built-in list skips it (test/, tests/, testsuite/), so
+# that the two agree: asserts (B101) and fixtures there never gate. Scan the test directory
+# as its own root (`posture-gate scan tests`) to gate it.
+DEFAULT_EXCLUDES = (*(f"*/{d}/*" for d in (*NOT_PROJECT_DIRS, *_BANDIT_DEFAULTS,
+                                            *exclude.TEST_DIRS)), "*.egg")
 _RANKS = frozenset({"UNDEFINED", "LOW", "MEDIUM", "HIGH"})
 _NOSEC = re.compile(r"#\s*nosec\b:?\s*([A-Za-z0-9_, ]*)")
 
