@@ -108,6 +108,9 @@ def test_keyboard_interrupt_is_exit_130_not_an_error(monkeypatch: pytest.MonkeyP
         raise KeyboardInterrupt
 
     monkeypatch.setattr(proc, "which", interrupt)
+    # kill_all() stops every later process of this one: put the flags back afterwards
+    monkeypatch.setattr(proc, "_cancelled", False)
+    monkeypatch.setattr(proc, "_interrupted", False)
     code, _, err = invoke("doctor")
     assert code == 130
     assert err == "posture-gate: interrupted by SIGINT; scanners stopped\n"
