@@ -374,6 +374,16 @@ def test_posture_gate_scans_example_image(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "is 40 days old" in proc.stderr and "max_db_age_days is 30" in proc.stderr
 
+    # --scanner-option (the generic form of --trivy-cache-dir) wins over the policy file:
+    # the CI owner allows 50 days, and the same old DB scans
+    proc = run_cli("scan", str(root), "--policy", str(EXAMPLE / "posture-gate.yml"),
+                   "--image", image, "-o", str(tmp_path / "out3"),
+                   "--scanner-option", f"trivy.cache_dir={tmp_path / 'trivy-cache'}",
+                   "--scanner-option", "trivy.max_db_age_days=50")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    doc = json.loads((tmp_path / "out3" / "findings.json").read_text())
+    assert [s["status"] for s in doc["scanners"]] == ["ok"] and len(doc["findings"]) == 8
+
 
 def test_offline_scan_alone_does_not_skip_the_db_download(tmp_path: Path) -> None:
     ctx = ScanContext(root=tmp_path, work_dir=tmp_path, images=("alpine:3",))
