@@ -13,6 +13,7 @@ from typing import Any
 
 from . import strictjson as sj
 from .threat.data import Epss, Kev, ThreatSource
+from .vex.data import VexDecision
 
 FINDING_SCHEMA = "posture-gate/finding/v1"
 MAX_LINE = 1 << 31  # a saved line number past this is not a source file's
@@ -124,14 +125,15 @@ class Package:
 
 @dataclass(frozen=True, kw_only=True)
 class Suppression:
-    kind: str  # ignore | baseline | inline
+    kind: str  # ignore | baseline | inline | vex
     reason: str | None = None
     owner: str | None = None
     expires: str | None = None
+    vex: VexDecision | None = None  # kind vex: the statement's status, author, time, source
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "reason": self.reason, "owner": self.owner,
-                "expires": self.expires}
+                "expires": self.expires, **({"vex": self.vex.to_dict()} if self.vex else {})}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "") -> Suppression:
@@ -139,7 +141,10 @@ class Suppression:
         return cls(kind=sj.field(d, "kind", str, where),
                    reason=sj.field(d, "reason", str, where, required=False),
                    owner=sj.field(d, "owner", str, where, required=False),
-                   expires=sj.field(d, "expires", str, where, required=False))
+                   expires=sj.field(d, "expires", str, where, required=False),
+                   vex=VexDecision.from_dict(v, f"{where}vex.")
+                   if (v := sj.field(d, "vex", dict, where, required=False)) is not None
+                   else None)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,7 +15,7 @@ from ..policy.model import Policy
 from ..threat import feeds
 
 
-def _inside(path: Path, root: Path) -> bool:
+def inside(path: Path, root: Path) -> bool:
     try:
         path.resolve().relative_to(root.resolve())
     except ValueError:
@@ -29,7 +29,7 @@ def _pick(flag: str, given: Path | None, named: str | None, policy: Policy,
     from_policy = base / named if named else None
     if given is None:
         return from_policy
-    if _inside(given, root) and not (from_policy and from_policy.resolve() == given.resolve()):
+    if inside(given, root) and not (from_policy and from_policy.resolve() == given.resolve()):
         raise UsageError(f"{flag}: {given} is inside the scanned tree, which may edit it; "
                          "refused unless the trusted policy names it (threat.kev/threat.epss)",
                          "keep threat data outside the repository")

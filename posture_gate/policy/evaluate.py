@@ -3,7 +3,9 @@
 No I/O, no clock: `today` is passed in so expiry is testable. Rules, in order:
 1. Suppression. Inline `# nosec`/`# nosemgrep` suppress unless the policy says
    `allow_inline_suppressions: false`; a policy ignore suppresses until its `expires`
-   date (+ grace_days). Suppressed findings are reported but never counted.
+   date (+ grace_days); a VEX statement (not_affected/fixed, applied at scan time from
+   the trusted --vex files) suppresses for good. Suppressed findings are reported but
+   never counted.
 2. Counting. A limit at a severity counts that severity and every one above it;
    `any` counts every severity. `unknown` counts as the gate's `treat_unknown_as`
    (default high: fail closed when an advisory has no score).
@@ -90,8 +92,10 @@ def apply_suppressions(policy: Policy, findings: Sequence[Finding],
         sup = f.suppression
         if sup is not None and sup.kind == "inline" and not policy.allow_inline_suppressions:
             sup = None
-        if sup is not None and sup.kind != "inline":
-            sup = None  # a saved run's ignores are re-decided by this policy
+        # A saved run's ignores are re-decided by this policy; VEX statements were applied
+        # at scan time from trusted files (vex/apply.py) and stand.
+        if sup is not None and sup.kind not in ("inline", "vex"):
+            sup = None
         for n, ign in enumerate(policy.ignores):
             if not _ignore_matches(ign, f):
                 continue

@@ -119,6 +119,7 @@ class Policy:
     grace_days: int = 0
     advisories: str | None = None
     threat: ThreatFiles = field(default_factory=ThreatFiles)
+    vex: tuple[str, ...] = ()  # trusted-only: VEX files, paths as written
     sla_days: Mapping[str, int] = field(default_factory=dict)  # severity value -> days
     notify: Notify = field(default_factory=Notify)
     # Trusted-only keys (policy/trust.py refuses them in a repository-local policy).
