@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,19 +27,26 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from .lockfmt import (
+    EDITABLE,
+    EGG,
+    INCLUDE,
+    OPTION_TAIL,
+    find_line,
+    is_archive,
+    logical_lines,
+    source_kind,
+    table_lines,
+    toml_doc,
+    typed_get,
+)
+from .lockfmt import LockError as LockError  # re-exported: part of this module's API
+from .lockfmt import printable as printable
 
 MAX_FILE_BYTES = 32 << 20  # a uv.lock of a large monorepo is a few MiB
 MAX_INCLUDE_DEPTH = 16
 LOCK_NAMES = ("poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "pylock.toml")
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
-
-
-class LockError(ValueError):
-    """An input that cannot be read safely or does not say what is installed: `file:line: why`."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,12 +147,12 @@ class _Reader:
         if path in self._requirement_files:
             return  # already read (a file included twice, or a cycle)
         self._requirement_files.add(path)
-        for n, line in _logical_lines(text):
-            include = _INCLUDE.match(line)
+        for n, line in logical_lines(text):
+            include = INCLUDE.match(line)
             if include:
                 self._include(path, n, include.group(2), depth)
                 continue
-            editable = _EDITABLE.match(line)
+            editable = EDITABLE.match(line)
             if editable:
                 self._url_or_path(editable.group(1), path, n, "editable")
                 continue
@@ -170,14 +176,14 @@ class _Reader:
         directory is the project's own code."""
         vcs = target.startswith(("git+", "hg+", "svn+", "bzr+"))
         local = target.startswith("file:") or ("://" not in target and not vcs)
-        if local and not _archive(target.split("#", 1)[0]):
+        if local and not is_archive(target.split("#", 1)[0]):
             return
-        egg = _EGG.search(target)
+        egg = EGG.search(target)
         self._unaudited(name or (egg.group(1) if egg else target),
                         f"{kind} {'archive' if local else 'URL'} requirement", path, n)
 
     def _requirement(self, line: str, path: str, n: int) -> None:
-        text = _OPTION_TAIL.split(line, maxsplit=1)[0].strip()
+        text = OPTION_TAIL.split(line, maxsplit=1)[0].strip()
         if text.startswith((".", "/")) or re.match(r"^[a-z][a-z0-9+.-]*://", text):
             self._url_or_path(text, path, n, "direct")
             return
@@ -201,18 +207,18 @@ class _Reader:
 
     def pyproject(self, rel: str) -> None:
         path, text = self._open(self.root / rel, rel)
-        doc = _toml(text, path)
+        doc = toml_doc(text, path)
         lines = text.splitlines()
-        deps = _get(doc, ("project", "dependencies"), list, path, [])
+        deps = typed_get(doc, ("project", "dependencies"), list, path, [])
         for i, dep in enumerate(deps):
             if not isinstance(dep, str):
                 raise LockError(f"{path}: project.dependencies[{i}] is {type(dep).__name__}")
-            self._requirement(dep, path, _find(lines, re.escape(dep.strip()), quoted=True))
-        poetry = _get(doc, ("tool", "poetry", "dependencies"), dict, path, {})
+            self._requirement(dep, path, find_line(lines, re.escape(dep.strip()), quoted=True))
+        poetry = typed_get(doc, ("tool", "poetry", "dependencies"), dict, path, {})
         for name, spec in poetry.items():
             if canonicalize_name(name) == "python":
                 continue
-            n = _find(lines, rf"^\s*[\"']?{re.escape(name)}[\"']?\s*=")
+            n = find_line(lines, rf"^\s*[\"']?{re.escape(name)}[\"']?\s*=")
             self._poetry_spec(name, spec, path, n)
         for r in self.ranges:
             raise LockError(f"{r.path}:{r.line}: dependency not pinned with ==: {r.text} "
@@ -242,18 +248,18 @@ class _Reader:
         if name == "Pipfile.lock":
             self._pipfile(path, text)
             return
-        doc = _toml(text, path)
+        doc = toml_doc(text, path)
         key = "packages" if name.startswith("pylock.") else "package"
-        packages = _get(doc, (key,), list, path, [])
-        tables = _table_lines(text, key, len(packages))
+        packages = typed_get(doc, (key,), list, path, [])
+        tables = table_lines(text, key, len(packages))
         for i, pkg in enumerate(packages):
             if not isinstance(pkg, dict):
                 raise LockError(f"{path}: {key}[{i}] is {type(pkg).__name__}")
-            pname = _get(pkg, ("name",), str, f"{path}: {key}[{i}]", None)
+            pname = typed_get(pkg, ("name",), str, f"{path}: {key}[{i}]", None)
             if pname is None:
                 raise LockError(f"{path}: {key}[{i}] has no name")
             n = tables(i, pname)
-            kind = _source_kind(name, pkg, f"{path}:{n}: {pname}")
+            kind = source_kind(name, pkg, f"{path}:{n}: {pname}")
             if kind == "local":
                 continue
             if kind != "registry":
@@ -279,9 +285,9 @@ class _Reader:
             packages = doc.get(section, {})
             if not isinstance(packages, dict):
                 raise LockError(f"{path}: {section} is {type(packages).__name__}")
-            start = _find(lines, rf'^\s*"{section}"\s*:')
+            start = find_line(lines, rf'^\s*"{section}"\s*:')
             for pname, entry in packages.items():
-                n = _find(lines, rf'^\s*"{re.escape(pname)}"\s*:', start=start)
+                n = find_line(lines, rf'^\s*"{re.escape(pname)}"\s*:', start=start)
                 if not isinstance(entry, dict):
                     raise LockError(f"{path}:{n}: {section}.{pname} is {type(entry).__name__}")
                 if "git" in entry or "hg" in entry or "svn" in entry or "file" in entry:
@@ -360,136 +366,3 @@ def check_includes(root: Path, requirements: Iterable[str]) -> None:
     reader = _Reader(root)
     for rel in requirements:
         reader.requirements(rel)
-
-
-# -- helpers -------------------------------------------------------------------------------
-
-def printable(text: str) -> str:
-    """Text from the tree as it may appear in a message: no control characters (a terminal
-    escape in a file or package name must not reach the console)."""
-    return "".join(c if c.isprintable() else "?" for c in text)
-
-
-_INCLUDE = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|(?<=^-r)|(?<=^-c))"
-                      r"(\S+)$")
-_EDITABLE = re.compile(r"^(?:-e|--editable)(?:\s*=\s*|\s+)(\S+)")
-_OPTION_TAIL = re.compile(r"\s+--?[A-Za-z]")
-_EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
-
-
-def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
-    """pip's reading of a requirements file: comments dropped, `\\` continuations joined;
-    each logical line with the number of its first physical line."""
-    buf: list[str] = []
-    first = 0
-    for n, raw in enumerate(text.splitlines(), start=1):
-        line = re.sub(r"(^|\s)#.*$", "", raw)
-        if not buf:
-            first = n
-        if line.endswith("\\"):
-            buf.append(line[:-1])
-            continue
-        buf.append(line)
-        joined = " ".join(buf).strip()
-        buf = []
-        if joined:
-            yield first, joined
-    if buf and (joined := " ".join(buf).strip()):
-        yield first, joined
-
-
-def _toml(text: str, path: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LockError(f"{path}: not valid TOML ({exc})") from None
-
-
-def _get(doc: Mapping[str, Any], keys: tuple[str, ...], kind: type, where: str,
-         default: Any) -> Any:
-    value: Any = doc
-    for key in keys:
-        if not isinstance(value, dict) or key not in value:
-            return default
-        value = value[key]
-    if not isinstance(value, kind):
-        raise LockError(f"{where}: {'.'.join(keys)} is {type(value).__name__}")
-    return value
-
-
-def _find(lines: Sequence[str], pattern: str, *, quoted: bool = False, start: int = 1) -> int:
-    """1-based number of the first line from `start` matching `pattern` (inside quotes when
-    `quoted`); `start` itself when none does."""
-    rx = re.compile(rf"[\"']{pattern}[\"']" if quoted else pattern)
-    for n in range(max(start, 1), len(lines) + 1):
-        if rx.search(lines[n - 1]):
-            return n
-    return max(start, 1)
-
-
-def _table_lines(text: str, key: str, count: int) -> Callable[[int, str], int]:
-    """A function (index, name) -> the line of that `[[key]]` entry's `version =` (else its
-    `name =`, else its header): where the pin is written."""
-    lines = text.splitlines()
-    header = re.compile(rf"^\s*\[\[\s*{re.escape(key)}\s*\]\]\s*(#.*)?$")
-    heads = [n for n, line in enumerate(lines, start=1) if header.match(line)]
-    name_rx = r'^\s*name\s*=\s*["\']{}["\']'
-
-    def where(i: int, name: str) -> int:
-        if len(heads) != count:  # inline tables or a layout we do not know: search the name
-            return _find(lines, name_rx.format(re.escape(name)))
-        start, end = heads[i], heads[i + 1] if i + 1 < len(heads) else len(lines) + 1
-        block = lines[start:end - 1]
-        for rx in (r"^\s*version\s*=", name_rx.format(re.escape(name))):
-            for k, line in enumerate(block):
-                if line.lstrip().startswith("["):
-                    break  # a sub-table: the entry's own keys are above it
-                if re.match(rx, line):
-                    return start + 1 + k
-        return start
-
-    return where
-
-
-def _source_kind(lock: str, pkg: Mapping[str, Any], where: str) -> str:
-    """'registry' (audit it), 'local' (a source directory: the project's own code) or what it
-    is (git, URL, archive...: not audited, since no advisory database knows that artifact)."""
-    if lock == "poetry.lock":
-        source = pkg.get("source")
-        if source is None:
-            return "registry"
-        kind = source.get("type") if isinstance(source, dict) else None
-        if not isinstance(kind, str):
-            raise LockError(f"{where}: source.type is not a string")
-        return {"legacy": "registry", "directory": "local"}.get(kind, kind)
-    if lock == "uv.lock":
-        source = pkg.get("source")
-        if not isinstance(source, dict):
-            raise LockError(f"{where}: source is not a table")
-        if "registry" in source:
-            return "registry"
-        if {"editable", "virtual", "directory"} & set(source) or (
-                "path" in source and not _archive(source["path"])):
-            return "local"
-        return next(iter(source), "unknown")
-    if lock == "pdm.lock":
-        if "git" in pkg or "url" in pkg:
-            return "git" if "git" in pkg else "URL"
-        if "path" in pkg:
-            return "archive" if _archive(pkg["path"]) else "local"
-        return "local" if pkg.get("editable") else "registry"
-    # pylock.toml (PEP 751): exactly one of vcs, directory, archive, or sdist/wheels (an index)
-    if "vcs" in pkg:
-        return "VCS"
-    if "directory" in pkg:
-        return "local"
-    if "archive" in pkg:
-        return "archive"
-    return "registry"
-
-
-def _archive(path: object) -> bool:
-    """A built artifact (someone's package, not the project's own code): not audited by
-    name, since nothing says it is the registry's package of that name."""
-    return not isinstance(path, str) or path.endswith(
-        (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar"))
