@@ -20,8 +20,10 @@ from collections.abc import Sequence
 from ..model import Category, Finding, ScanResult, Severity, TrendPoint
 from ..policy.evaluate import Verdict, totals
 from ..textutil import one_line
+from .sections import coverage_html
 from .threatinfo import finding_note, source_lines
 from .unknowns import unknown_line
+from .vexinfo import vex_line
 
 _SEV = Severity.ordered()
 _CATS = tuple(c.value for c in Category)
@@ -231,6 +233,8 @@ def _findings(verdict: Verdict) -> list[str]:
             badges += ' <span class="badge">new</span>'
         if f.suppression is not None:
             badges += f' <span class="badge">suppressed ({e(f.suppression.kind)})</span>'
+            if f.suppression.vex is not None:
+                badges += f' <span class="badge">{e(vex_line(f))}</span>'
         if finding_note(f):
             badges += f' <span class="badge">{e(finding_note(f))}</span>'
         out.append(
@@ -284,6 +288,7 @@ class HtmlReporter:
             '<h2>Failed gates</h2><section id="gates">', *_gates(verdict), "</section>",
             '<h2>Totals</h2><section id="totals">', *_totals(verdict), "</section>",
             '<h2>Trends</h2><section id="trends">', *_trends(run), "</section>",
+            *coverage_html(run.coverage),
             '<h2>Findings</h2><section id="findings">', *_findings(verdict), "</section>",
             f"</main><script>{_SCRIPT}</script></body></html>",
         ]
