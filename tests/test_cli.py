@@ -14,7 +14,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from posture_gate import cli, history, hooks, init, pipeline, proc
+from posture_gate import cli, hooks, init, pipeline, proc
+from posture_gate.commands import history as history_command
 from posture_gate.policy import schema as policy_schema
 
 INTERNAL = "posture-gate: internal error: RuntimeError: boom"
@@ -50,7 +51,7 @@ def test_scan_internal_error_writes_the_traceback_to_error_log(
 
 @pytest.mark.parametrize("argv, target, name", [
     (("doctor",), proc, "which"),
-    (("history", "show", "--history", "h.db"), history, "show_text"),
+    (("history", "show", "--history", "h.db"), history_command, "show_text"),
     (("init", "--dir", "."), init, "plan_files"),
     (("pre-commit", "a.py"), hooks, "run_hook"),
     (("policy", "validate", "default"), policy_schema, "check"),
