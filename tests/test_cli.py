@@ -146,3 +146,17 @@ def test_an_internal_error_message_quoting_a_secret_is_redacted(
     code, _, err = invoke("scan", str(tmp_path), "-o", str(out))
     assert code == 2 and err.startswith("posture-gate: internal error: ValueError: invalid")
     assert token not in err and token not in (out / "error.log").read_text()
+
+
+def test_every_command_module_is_attached_to_the_root_group() -> None:
+    import importlib
+    import pkgutil
+
+    from posture_gate import commands
+
+    found = []
+    for info in pkgutil.iter_modules(commands.__path__):
+        module = importlib.import_module(f"posture_gate.commands.{info.name}")
+        found += list(getattr(module, "COMMANDS", ()))
+    assert found and all(cli.main.commands.get(c.name or "") is c for c in found)
+    assert set(cli.main.commands) == {c.name for c in found}
