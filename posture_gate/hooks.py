@@ -8,6 +8,8 @@ same adapters, policy and gates as `scan`. semgrep is left to the full hook
 The files are copied into a private snapshot directory under their repo-relative paths and
 scanned there: trivy takes one target, and the snapshot keeps findings' paths, fingerprints,
 targets and path-scoped ignores identical to a full `scan` of the repository.
+The command (commands/precommit.py) prints and exits; this module picks the policy and the
+files and runs the pipeline.
 """
 
 from __future__ import annotations
