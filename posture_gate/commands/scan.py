@@ -62,6 +62,14 @@ from .common import DEFAULT_POLICY_FILE, emit, formats, load_saved, today
               envvar="POSTURE_GATE_HISTORY", help="SQLite run history, created if absent "
               "(also $POSTURE_GATE_HISTORY): ages, the overdue gate, trends, changes.")
 @click.option("--now", "now_iso", hidden=True, help="Record the run at this ISO time (tests).")
+@click.option("--cache-dir", type=click.Path(path_type=Path), envvar="POSTURE_GATE_CACHE_DIR",
+              help="posture-gate's cache (advisory indexes, scanner results); default "
+              "$XDG_CACHE_HOME/posture-gate. Trusted: never used inside PATH.")
+@click.option("--no-cache", "no_cache", is_flag=True,
+              help="Run every scanner: reuse no stored result (and store none).")
+@click.option("--changed-since", metavar="REF",
+              help="PR lane: bandit and semgrep scan only the files changed since the merge "
+              "base of REF and HEAD; dependency and image scans stay whole (docs/ci.md).")
 @click.option("--platform", "platform", type=click.Choice(["github", "gitlab"]),
               help="Also check the hosting platform's settings (2FA, branch rules, secret "
               "scanning) through its API with the CI job's token: category platform "
@@ -72,7 +80,8 @@ def scan_cmd(path: Path, policy: str | None, policy_ref: str | None, output_dir:
              trivy_cache_dir: Path | None, db_repositories: tuple[str, ...],
              skip_db_update: bool | None, offline_scan: bool | None, today_iso: str | None,
              history_file: Path | None, now_iso: str | None,
-             platform: str | None = None) -> None:
+             cache_dir: Path | None = None, no_cache: bool = False,
+             changed_since: str | None = None, platform: str | None = None) -> None:
     """Scan PATH (default: .) and gate the result."""
     day = today(today_iso)
     names = formats(format_list)
@@ -94,7 +103,9 @@ def scan_cmd(path: Path, policy: str | None, policy_ref: str | None, output_dir:
     clock = pipeline.Clock(today=day, now=history.parse_now(now_iso, day) if now_iso else None)
     outcome = pipeline.run(pol, pipeline.Options(
         scan=ScanOptions(root=path, output_dir=output_dir, advisories=advisories,
-                         images=images, only=only, platform=platform),
+                         images=images, only=only, platform=platform,
+                         cache_dir=cache_dir.resolve() if cache_dir else None,
+                         result_cache=not no_cache, changed_since=changed_since),
         formats=("json", *names), baseline=base, history=history_file,
         trust=resolved.trust), clock)
     emit(outcome, output_dir)

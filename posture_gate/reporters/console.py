@@ -10,7 +10,15 @@ Under each failed gate, the findings that failed it (at most `listed`, worst fir
 
 from __future__ import annotations
 
-from ..model import Category, Finding, RunStatus, ScanResult, Severity, sort_findings
+from ..model import (
+    Category,
+    Finding,
+    RunStatus,
+    ScannerRun,
+    ScanResult,
+    Severity,
+    sort_findings,
+)
 from ..policy.evaluate import GateResult, Verdict, totals
 from ..termstyle import Style
 from ..textutil import one_line
@@ -39,6 +47,20 @@ def _tree_lines(run: ScanResult) -> list[str]:
         out.append("symlinks leading outside the scanned root, not followed: "
                    + ", ".join(one_line(p, 120) for p in run.outside_links[:10]) + more)
     return out
+
+
+def _cached(s: ScannerRun) -> str:
+    """Where a scanner's results came from when not (wholly) from this run."""
+    if s.cache == "hit":
+        return ", from the result cache"
+    if s.cache == "partial":
+        n = s.properties.get("rescanned_files")
+        return f", {n} changed file(s) re-scanned, the rest from the result cache" \
+            if isinstance(n, int) else ", changed files re-scanned, the rest from the cache"
+    n = s.properties.get("changed_files")
+    if isinstance(n, int):
+        return f", {n} changed file(s) only (--changed-since)"
+    return ""
 
 
 class ConsoleReporter:
@@ -72,7 +94,7 @@ class ConsoleReporter:
             state = s.status.value if s.status is RunStatus.OK or s.required else \
                 f"skipped (optional, {s.status.value})"
             ver = f" (version {one_line(s.version, 40)})" if s.version else ""
-            detail = f"{s.raw_count} raw finding(s), {s.duration_s:.1f}s" \
+            detail = f"{s.raw_count} raw finding(s), {s.duration_s:.1f}s{_cached(s)}" \
                 if s.status is RunStatus.OK else one_line(s.reason or "", 200)
             out.append(f"  {one_line(s.name, 80)}: {state} - {detail}{ver}")
         out += [f"  {line}" for line in data_freshness(run)]
