@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import click
 
-from . import baseline, doctor, history, init, policy, precommit, scan
+from . import baseline, doctor, export, history, init, policy, precommit, scan
 
 COMMANDS: tuple[click.Command, ...] = (
     *scan.COMMANDS, *baseline.COMMANDS, *policy.COMMANDS, *doctor.COMMANDS,
-    *history.COMMANDS, *precommit.COMMANDS, *init.COMMANDS,
+    *history.COMMANDS, *precommit.COMMANDS, *init.COMMANDS, *export.COMMANDS,
 )

@@ -1,0 +1,1 @@
+"""Documents posture-gate writes for other tools to read (OpenVEX)."""
