@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from posture_gate import history
+from posture_gate.commands.history import show_text
 from posture_gate.model import (
     Category,
     Finding,
@@ -80,7 +81,7 @@ def main() -> None:
         show_all_cli = timed(lambda: subprocess.run(
             [str(exe), "history", "show", "--history", str(path), "--runs", "0"],
             capture_output=True, check=True))
-        show_fn = timed(lambda: history.show_text(path))
+        show_fn = timed(lambda: show_text(path))
         first_seen = timed(lambda: history.first_seen(path))
         trends = timed(lambda: history.trends(path, history.TREND_RUNS))
         export = timed(lambda: history.export_jsonl(path, io.StringIO()), 1)

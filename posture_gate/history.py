@@ -10,7 +10,8 @@ Safety: the schema is versioned (`PRAGMA user_version`, one function per migrati
 `MIGRATIONS`), the file runs in WAL mode with a busy timeout, and every write is one
 `BEGIN IMMEDIATE` transaction, so concurrent writers queue instead of corrupting it.
 
-Reporters stay pure: the CLI reads the trend series from here into `ScanResult.trends`.
+Storage only: reading it for people is trends.py (tables, week over week), and reporters
+stay pure: the pipeline reads the trend series from here into `ScanResult.trends`.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import InputError, UsageError
+from .dates import parse_at, utc_text
+from .dates import parse_now as parse_now  # moved to dates.py; re-exported for callers
+from .errors import InputError
 from .model import Category, Finding, RunStatus, ScanResult, Severity, TrendPoint
-from .policy.evaluate import Verdict
+from .policy.model import Verdict
+from .trends import WEEK, WeekChange, changes, markdown_table
 
 BUSY_TIMEOUT_S = 60.0
 CATEGORIES = tuple(c.value for c in Category)
@@ -118,27 +122,6 @@ class Recorded:
         return tuple(r.fingerprint for r in self.fixed)
 
 
-@dataclass(frozen=True, kw_only=True)
-class WeekChange:
-    category: str
-    now: int
-    week_ago: int | None  # None: no run seven or more days before the latest one
-
-    @property
-    def delta(self) -> int | None:
-        return None if self.week_ago is None else self.now - self.week_ago
-
-
-def _utc(now: datetime.datetime) -> str:
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=datetime.timezone.utc)
-    return now.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse(at: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(at.replace("Z", "+00:00"))
-
-
 def _migrate(db: sqlite3.Connection, path: Path) -> None:
     version = int(db.execute("PRAGMA user_version").fetchone()[0])
     if version == len(MIGRATIONS):
@@ -201,7 +184,7 @@ def _ref(row: Sequence[Any]) -> FindingRef:
 def record(path: Path, run: ScanResult, verdict: Verdict,
            now: datetime.datetime) -> Recorded:
     """Append one run and update every finding's first_seen / last_seen / fixed_at."""
-    at = _utc(now)
+    at = utc_text(now)
     counted = [f for f in verdict.findings if f.suppression is None]
     cells: dict[tuple[str, str, str], int] = {}
     for f in counted:
@@ -283,7 +266,7 @@ def first_seen(path: Path) -> dict[str, datetime.date]:
     if not path.exists():
         return {}
     with connect(path) as db:
-        return {fp: _parse(at).date() for fp, at in
+        return {fp: parse_at(at, f"first_seen of {fp[:16]}").date() for fp, at in
                 db.execute("SELECT fingerprint, first_seen FROM findings")}
 
 
@@ -324,19 +307,6 @@ def totals_over_time(path: Path, limit: int = 0) -> tuple[TrendPoint, ...]:
     return trends(path, limit)
 
 
-def week_over_week(points: Sequence[TrendPoint]) -> tuple[WeekChange, ...]:
-    """Per category: the latest run against the latest run at least 7 days older."""
-    if not points:
-        return ()
-    latest = points[-1]
-    cutoff = _parse(latest.at) - datetime.timedelta(days=7)
-    before = [p for p in points if _parse(p.at) <= cutoff]
-    base = before[-1] if before else None
-    return tuple(WeekChange(category=c, now=latest.totals.get(c, 0),
-                            week_ago=base.totals.get(c, 0) if base else None)
-                 for c in CATEGORIES)
-
-
 def _category_sums(db: sqlite3.Connection, run_id: int) -> dict[str, int]:
     return {str(c): int(n) for c, n in db.execute(
         "SELECT category, SUM(count) FROM run_totals WHERE run_id = ? GROUP BY category",
@@ -349,40 +319,12 @@ def history_week_over_week(path: Path) -> tuple[WeekChange, ...]:
         latest = db.execute("SELECT id, at FROM runs ORDER BY id DESC LIMIT 1").fetchone()
         if latest is None:
             return ()
-        cutoff = _utc(_parse(latest[1]) - datetime.timedelta(days=7))
+        cutoff = utc_text(parse_at(latest[1]) - WEEK)
         base = db.execute("SELECT id FROM runs WHERE at <= ? ORDER BY at DESC, id DESC "
                           "LIMIT 1", (cutoff,)).fetchone()
         now = _category_sums(db, int(latest[0]))
         then = _category_sums(db, int(base[0])) if base else None
-    return tuple(WeekChange(category=c, now=now.get(c, 0),
-                            week_ago=None if then is None else then.get(c, 0))
-                 for c in CATEGORIES)
-
-
-def _fmt_delta(d: int | None) -> str:
-    return "n/a" if d is None else f"{d:+d}"
-
-
-def show_text(path: Path, runs: int = 30) -> str:
-    """`history show`: totals per category for the last `runs` runs, then week over week."""
-    points = trends(path, runs)
-    if not points:
-        return f"{path}: no runs recorded\n"
-    header = ["run (UTC)", *CATEGORIES, "total", "verdict"]
-    rows = [[p.at.replace("T", " ").rstrip("Z"), *[str(p.totals.get(c, 0)) for c in CATEGORIES],
-             str(sum(p.totals.values())), p.status] for p in points]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i in (0, len(cells) - 1) else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
-
-    out = [line(header), line(["-" * w for w in widths]), *[line(r) for r in rows], ""]
-    out.append("week over week (latest run vs the latest run 7+ days before it):")
-    for w in history_week_over_week(path):
-        ago = "n/a" if w.week_ago is None else str(w.week_ago)
-        out.append(f"  {w.category:12s} {w.now:6d}  (was {ago}, {_fmt_delta(w.delta)})")
-    return "\n".join(out) + "\n"
+    return changes(now, then)
 
 
 def export_jsonl(path: Path, out: TextIO) -> int:
@@ -428,42 +370,7 @@ def integrity_check(path: Path) -> str:
         return str(db.execute("PRAGMA integrity_check").fetchone()[0])
 
 
-def history_markdown(run: ScanResult, rows: int = 14) -> str:
-    """A Markdown trend table (last `rows` runs) and the week-over-week change, from
-    `run.trends`; empty when the run has no history. For the markdown reporter."""
-    points = run.trends
-    if not points:
-        return ""
-    out = ["### Trend", "",
-           "| run (UTC) | " + " | ".join(CATEGORIES) + " | total | verdict |",
-           "|---|" + "---:|" * (len(CATEGORIES) + 1) + "---|"]
-    for p in points[-rows:]:
-        out.append(f"| {p.at[:16].replace('T', ' ')} | "
-                   + " | ".join(str(p.totals.get(c, 0)) for c in CATEGORIES)
-                   + f" | {sum(p.totals.values())} | {p.status} |")
-    changes = week_over_week(points)
-    out += ["", "Week over week: " + ", ".join(
-        f"{w.category} {w.now} ({_fmt_delta(w.delta)})" for w in changes), ""]
-    return "\n".join(out)
-
-
-
 TREND_RUNS = 365  # runs charted in the reports
-
-
-def parse_now(value: str | None, today: datetime.date) -> datetime.datetime:
-    """The time a run is recorded at: `--now` (ISO), else the clock; a clock on another
-    day than `--today` gives way to noon UTC of that day, so ages stay consistent."""
-    if value:
-        try:
-            now = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise UsageError(f"--now: not an ISO datetime: {value}") from None
-        return now if now.tzinfo else now.replace(tzinfo=datetime.timezone.utc)
-    now = datetime.datetime.now(datetime.timezone.utc)
-    if now.date() != today:
-        now = datetime.datetime.combine(today, datetime.time(12), datetime.timezone.utc)
-    return now
 
 
 def apply(path: Path, run: ScanResult, verdict: Verdict, now: datetime.datetime
@@ -473,3 +380,8 @@ def apply(path: Path, run: ScanResult, verdict: Verdict, now: datetime.datetime
     verdict = replace(verdict, new_since_last=rec.new_fingerprints,
                       fixed_since_last=rec.fixed_fingerprints)
     return replace(run, trends=trends(path, TREND_RUNS)), verdict, rec
+
+
+def history_markdown(run: ScanResult, rows: int = 14) -> str:
+    """Moved to trends.markdown_table; kept until reporters/markdown.py's change lands."""
+    return markdown_table(run.trends or (), rows)

@@ -9,11 +9,13 @@ import io
 import json
 import multiprocessing
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from posture_gate import history
+from posture_gate import history, trends
+from posture_gate.commands.history import show_text
 from posture_gate.errors import InputError, PolicyError
 from posture_gate.model import (
     Category,
@@ -23,6 +25,7 @@ from posture_gate.model import (
     ScannerRun,
     ScanResult,
     Severity,
+    TrendPoint,
 )
 from posture_gate.policy import schema
 from posture_gate.policy.evaluate import Verdict, evaluate
@@ -127,14 +130,14 @@ def test_trends_totals_over_time_and_week_over_week(tmp_path: Path) -> None:
     assert (wow["dependency"].now, wow["dependency"].week_ago, wow["dependency"].delta) == \
         (0, 1, -1)
     assert wow["code"].delta == 0
-    assert history.week_over_week(pts) == history.history_week_over_week(h)
-    text = history.show_text(h)
+    assert trends.week_over_week(pts) == history.history_week_over_week(h)
+    text = show_text(h)
     assert "2026-11-09 03:00:00" in text and "dependency        0  (was 1, -1)" in text
     run, _ = RUN([])
-    md = history.history_markdown(ScanResult(**{**run.__dict__, "trends": pts}))
+    md = trends.markdown_table(pts)
     assert "| 2026-11-09 03:00 | 1 | 0 | 0 | 0 | 0 | 0 | 1 | fail |" in md
     assert "dependency 0 (-1)" in md
-    assert history.history_markdown(run) == ""
+    assert trends.markdown_table(run.trends) == ""
 
 
 def test_week_over_week_without_a_week_of_history(tmp_path: Path) -> None:
@@ -142,7 +145,28 @@ def test_week_over_week_without_a_week_of_history(tmp_path: Path) -> None:
     rec(h, [F(1)], 0)
     rec(h, [F(1), F(2)], 1)
     assert {w.week_ago for w in history.history_week_over_week(h)} == {None}
-    assert "(was n/a, n/a)" in history.show_text(h)
+    assert "(was n/a, n/a)" in show_text(h)
+
+
+@pytest.mark.parametrize("at", ["yesterday", "", "2026-13-45T00:00:00Z", "\x1b[31m" * 30])
+def test_a_malformed_run_time_is_one_input_error_not_a_crash(tmp_path: Path, at: str) -> None:
+    good = TrendPoint(at="2026-11-09T03:00:00Z", status="pass", commit=None,
+                      totals=dict.fromkeys(trends.CATEGORIES, 0))
+    for points in ([good, replace(good, at=at)], [replace(good, at=at), good]):
+        with pytest.raises(InputError) as err:
+            trends.week_over_week(points)
+        line = err.value.one_line()
+        assert "not an ISO 8601 time" in line and "\n" not in line and "\x1b" not in line
+    # the same from the file: a run row whose time was edited by hand
+    h = tmp_path / "h.sqlite"
+    rec(h, [F(1)], 0)
+    with sqlite3.connect(h) as db:
+        db.execute("UPDATE runs SET at = ?", (at,))
+        db.execute("UPDATE findings SET first_seen = ?", (at,))
+    with pytest.raises(InputError, match="not an ISO 8601 time"):
+        history.history_week_over_week(h)
+    with pytest.raises(InputError, match="not an ISO 8601 time"):
+        history.first_seen(h)
 
 
 def test_export_writes_runs_with_totals_then_findings(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .. import history
+from .. import history, trends
 from ..fsutil import write_atomic
 
 
@@ -27,7 +27,15 @@ _HISTORY_OPTION = click.option(
 @click.option("--runs", default=30, show_default=True, help="Recent runs to list (0: all).")
 def history_show(history_file: Path, runs: int) -> None:
     """Totals per category over time and the week-over-week change."""
-    click.echo(history.show_text(history_file, runs), nl=False)
+    click.echo(show_text(history_file, runs), nl=False)
+
+
+def show_text(path: Path, runs: int = 30) -> str:
+    """The last `runs` runs' totals per category, then week over week (0 runs: all)."""
+    points = history.trends(path, runs)
+    if not points:
+        return f"{path}: no runs recorded\n"
+    return trends.text_table(points, history.history_week_over_week(path))
 
 
 @history_group.command("export")
