@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .base import Reporter
 from .console import ConsoleReporter
+from .cyclonedx import CycloneDxReporter
 from .gitlab import (
     GitlabContainerScanningReporter,
     GitlabDependencyScanningReporter,
@@ -27,6 +28,7 @@ REPORTERS: dict[str, Reporter] = {r.name: r for r in (
     GitlabContainerScanningReporter(),
     GitlabSecretDetectionReporter(),
     HtmlReporter(),
+    CycloneDxReporter(),
 )}
 
 __all__ = ["REPORTERS", "Reporter"]
