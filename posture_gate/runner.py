@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import proc, progress
@@ -140,6 +140,23 @@ def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path) -> JobO
                      properties=dict(parsed.properties), version=version,
                      tested_version=tested, exit_code=done.returncode)
     return JobOutcome(run=run, findings=parsed.findings)
+
+
+def enrich_all(planned: Sequence[tuple[Scanner, Job]], outcomes: Sequence[JobOutcome],
+               ctx: ScanContext) -> list[JobOutcome]:
+    """Each successful job's findings through its scanner's enrichment step (Scanner.enrich,
+    its own time budget), after every tool has finished; its warnings and properties go to
+    the job's run."""
+    out = []
+    for (scanner, job), o in zip(planned, outcomes, strict=True):
+        if o.run.status is not RunStatus.OK:
+            out.append(o)
+            continue
+        done = scanner.enrich(o.findings, job, ctx)
+        run = replace(o.run, warnings=(*o.run.warnings, *(one_line(w) for w in done.warnings)),
+                      properties={**o.run.properties, **done.properties})
+        out.append(JobOutcome(run=run, findings=done.findings))
+    return out
 
 
 def publish_raw(staged: Path, out_dir: Path) -> None:

@@ -29,7 +29,7 @@ from .platform import PlatformSettings, check_platform, provider_for
 from .policy.model import Policy
 from .policy.schema import with_scanner_options
 from .repoconfig import inspect_tree
-from .runner import publish_raw
+from .runner import enrich_all, publish_raw
 from .scanners import SCANNERS
 from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
 from .threat.feeds import Expand, ThreatData, enrich
@@ -119,6 +119,23 @@ def plan(policy: Policy, ctx: ScanContext, only: Sequence[str] = ()
     return jobs, failed
 
 
+def _paths_resolved(policy: Policy, base: Path) -> Policy:
+    """Path options (Option.path) are relative to the policy file that wrote them."""
+    for settings in settings_for(policy):
+        options = SCANNERS[settings.name].options
+        given = {k: str((base / v).resolve()) for k, v in settings.options.items()
+                 if k in options and options[k].path and isinstance(v, str)
+                 and not Path(v).is_absolute()}
+        policy = with_scanner_options(policy, settings.name, given)
+    return policy
+
+
+def _path_options(policy: Policy) -> list[str]:
+    """The enabled scanners' path options (caches such as trivy's cache_dir)."""
+    return [str(v) for s in settings_for(policy) for k, v in s.options.items()
+            if k in SCANNERS[s.name].options and SCANNERS[s.name].options[k].path]
+
+
 @contextlib.contextmanager
 def _advisory_service(source: Path | None, cache_dir: Path | None
                       ) -> Iterator[tuple[AdvisoryDB | None, str | None]]:
@@ -153,17 +170,13 @@ def scan(policy: Policy, opts: ScanOptions,
     advisories = opts.advisories
     if advisories is None and policy.advisories:
         advisories = base / policy.advisories
-    trivy = policy.scanner_settings().get("trivy")
-    cache_dir = trivy.options.get("cache_dir") if trivy else None
-    if isinstance(cache_dir, str) and not Path(cache_dir).is_absolute():
-        policy = with_scanner_options(policy, "trivy",
-                                      {"cache_dir": str((base / cache_dir).resolve())})
+    policy = _paths_resolved(policy, base)
     images = tuple(dict.fromkeys((*opts.images, *(t.image for t in policy.targets if t.image))))
     # Never a cache inside the scanned tree: the code under review could plant an index there.
     adv_cache = cachedir.usable(opts.cache_dir or cachedir.default_root(), root, "advisories")
     # Our own output and caches are never scanned (each run would scan the last one's).
-    caches = [base / c for c in (cache_dir, opts.cache_dir or cachedir.default_root())
-              if isinstance(c, (str, Path))]
+    caches = [base / c for c in (*_path_options(policy), opts.cache_dir or
+                                 cachedir.default_root()) if isinstance(c, (str, Path))]
     exclude_dirs = _inside(root, opts.output_dir, *caches)
     # the tree's scanner config files and its symlinks leading outside it (docs/security.md)
     tree = inspect_tree(root, exclude_dirs=exclude_dirs, honour=policy.honor_repo_config)
@@ -191,13 +204,10 @@ def scan(policy: Policy, opts: ScanOptions,
                               resultcache.ResultCache(results) if results else None,
                               policy.scanner_settings(), changed)
         publish_raw(staged, opts.output_dir)
+        # after every tool finished, on each scanner's own budget (the OSV server is up)
+        outcomes = enrich_all(jobs, outcomes, ctx)
     runs = [*failed, *(replace(o.run, categories=_values(s.job_categories(j)))
                        for (s, j), o in zip(jobs, outcomes, strict=True))]
-    if db is not None:
-        runs = [r if r.scanner != "pip-audit" else
-                ScannerRun(**{**r.__dict__, "properties": {**r.properties,
-                                                           "advisories_newest": db.newest}})
-                for r in runs]
     raw = [f for o in outcomes for f in o.findings]
     findings, merges = dedup(fp.disambiguate(raw))
     provider = provider_for(policy.platform, opts.platform) if not opts.only else None

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from ..model import ScanResult
 from ..policy.evaluate import Verdict
+from ..scanners import SCANNERS
 from ..textutil import one_line
 
 
@@ -39,9 +40,9 @@ def _age_days(stamp: str, started: str) -> int | None:
     return (now - then).days
 
 
-DATA_FRESHNESS_KEYS = ("db_updated_at", "advisories_newest")
-_FRESHNESS_LABELS = {"db_updated_at": "trivy DB updated",
-                     "advisories_newest": "newest advisory record"}
+# Run property -> label, as each scanner declares them (Scanner.freshness).
+_FRESHNESS_LABELS = {k: label for s in SCANNERS.values() for k, label in s.freshness.items()}
+DATA_FRESHNESS_KEYS = tuple(_FRESHNESS_LABELS)
 
 
 def data_freshness(run: ScanResult) -> list[str]:

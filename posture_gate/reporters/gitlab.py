@@ -31,6 +31,7 @@ from typing import Any
 
 from ..model import Category, Finding, RunStatus, ScannerRun, ScanResult, Severity, sort_findings
 from ..policy.evaluate import Verdict
+from ..scanners import SCANNERS
 from ..textutil import clean, one_line
 
 SCHEMA_VERSION = "15.0.7"
@@ -185,15 +186,10 @@ def _package_manager(f: Finding) -> str:
 
 # Which scanner jobs feed which report type (a failed job marks that report "failure").
 def _feeds(s: ScannerRun, report_type: str) -> bool:
-    if s.scanner == "pip-audit":
-        return report_type == "dependency_scanning"
-    if s.scanner in ("bandit", "semgrep"):
-        return report_type == "sast"
-    if s.scanner == "trivy":
-        image = s.name.startswith("trivy-image") or "image" in s.properties
-        return report_type in (("container_scanning", "secret_detection") if image
-                               else ("sast", "secret_detection", "dependency_scanning"))
-    return True
+    """Whether the run decides this report's status (each scanner declares its report
+    types); a run of a scanner this version does not know counts for every report."""
+    scanner = SCANNERS.get(s.scanner)
+    return scanner is None or report_type in scanner.gitlab_feeds(s)
 
 
 class _GitlabReporter:

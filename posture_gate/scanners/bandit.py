@@ -6,6 +6,8 @@ import configparser
 import fnmatch
 import os
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +16,21 @@ from ..errors import ScannerError, ScannerOutputError
 from ..model import Category, Suppression
 from ..titles import bandit_title
 from .base import (
+    BOOLEAN,
+    FALSE_ONLY,
     NOT_PROJECT_DIRS,
+    STRINGS,
+    SUBSET,
     Job,
+    Option,
     Parsed,
     ScanContext,
+    Scanner,
     ScannerSettings,
     code_finding,
     confidence_from_word,
     cwe_ids,
+    frozen,
     honoured_config,
     is_kind,
     kind_name,
@@ -59,10 +68,22 @@ def redact_text(test_id: str, text: str) -> str:
     return text
 
 
-class Bandit:
+class Bandit(Scanner):
     name = "bandit"
     executable = "bandit"
-    distribution: str | None = "bandit"
+    distribution = "bandit"
+    pin = "bandit==1.9.4"
+    categories = (Category.CODE,)
+    options = frozen({
+        "paths": Option(schema=STRINGS, default=["."]),
+        "exclude": Option(schema=STRINGS, trust=SUBSET, default=[]),
+        "skip": Option(schema=STRINGS, trust=SUBSET, default=[]),
+        "allow_parse_errors": Option(schema=BOOLEAN, trust=FALSE_ONLY, default=False),
+    })
+    presets = frozen({"default": {}, "strict": {}, "nightly": {"required": False}})
+    gitlab_reports = frozenset({"sast"})
+    information_uri = "https://bandit.readthedocs.io/"
+    merge_rank = 1
     # 0 no issues, 1 issues found; 2 is a usage/config error.
     ok_exit_codes = frozenset({0, 1})
     # -o writes a file; --ini, -c and -b read configuration or a baseline posture-gate
@@ -103,21 +124,9 @@ class Bandit:
                     required=settings.required, timeout=settings.timeout,
                     meta={"allow_parse_errors": bool(opts.get("allow_parse_errors", False))})]
 
-    def job_categories(self, job: Job | None) -> tuple[Category, ...]:
-        return (Category.CODE,)
-
-    def version_argv(self) -> list[str]:
-        return [self.executable, "--version"]
-
     def parse_version(self, text: str) -> str | None:
         m = re.search(r"bandit\s+(\d+\.\d+\.\d+\S*)", text)
         return m.group(1) if m else None
-
-    def output_version(self, data: bytes) -> str | None:
-        return None  # not in bandit's JSON
-
-    def preflight(self, job: Job, ctx: ScanContext) -> None:
-        return None
 
     def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str, *,
               exit_code: int = 0) -> Parsed:
@@ -185,6 +194,13 @@ class Bandit:
                 if isinstance(r.get("issue_text"), str):
                     r["issue_text"] = redact_text(str(r.get("test_id")), r["issue_text"])
         return doc
+
+    def precommit(self, settings: ScannerSettings,
+                  python_files: Sequence[str]) -> ScannerSettings | None:
+        """Exactly the Python files being committed (none: not run)."""
+        if not python_files:
+            return None
+        return replace(settings, options={**settings.options, "paths": list(python_files)})
 
 
 def _given(argv: tuple[str, ...], short: str, *longs: str) -> bool:

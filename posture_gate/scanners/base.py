@@ -1,4 +1,11 @@
-"""The one interface every scanner adapter implements, and what it receives."""
+"""The base class every scanner adapter derives from, and what it receives.
+
+A scanner is one module: its class declares everything the rest of posture-gate needs to
+know about the tool (policy options and their trust rules, categories, GitLab report kinds,
+SARIF information URI, merge rank, freshness labels, pin, preset blocks, the pre-commit
+hook's narrowing), and overrides only the hooks whose defaults do not fit.
+tests/scanners/test_registry.py walks every registered scanner through every hook point.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +13,32 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any, ClassVar
 
-from .. import strictjson
 from ..advisories import AdvisoryDB
-from ..errors import ScannerOutputError
-from ..fingerprint import SourceLines, code_basis, snippet_hash
-from ..model import Category, Confidence, Finding, Location, Severity, Suppression
-from ..strictjson import is_kind as is_kind
-from ..strictjson import kind_name as kind_name
-from ..textutil import one_line
+from ..fingerprint import SourceLines
+from ..model import Category, Finding, ScannerRun
+from .parsing import NOT_PROJECT_DIRS as NOT_PROJECT_DIRS
+from .parsing import code_finding as code_finding
+from .parsing import confidence_from_word as confidence_from_word
+from .parsing import cwe_ids as cwe_ids
+from .parsing import forbidden_arg as forbidden_arg
+from .parsing import is_kind as is_kind
+from .parsing import kind_name as kind_name
+from .parsing import line_number as line_number
+from .parsing import load_json_object as load_json_object
+from .parsing import objects as objects
+from .parsing import one_of as one_of
+from .parsing import optional as optional
+from .parsing import path_text as path_text
+from .parsing import relpath as relpath
+from .parsing import require as require
+from .parsing import severity_from_score as severity_from_score
+from .parsing import severity_from_word as severity_from_word
+from .parsing import shape_error as shape_error
+from .parsing import strings as strings
+from .parsing import version_in_json as version_in_json
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,241 +102,121 @@ class Parsed:
     properties: Mapping[str, Any] = field(default_factory=dict)
 
 
-class Scanner(Protocol):
-    name: str
-    executable: str
-    distribution: str | None  # the Python distribution that ships it (dist-info name)
-    ok_exit_codes: frozenset[int]
-    tested_versions: frozenset[str]
+
+@dataclass(frozen=True, kw_only=True)
+class Enriched:
+    """What a scanner's enrichment step (after parse, on its own time budget) adds."""
+
+    findings: tuple[Finding, ...]
+    warnings: tuple[str, ...] = ()
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+# How a repository-local policy's value may differ from the trusted one (policy/trust.py).
+# EQUAL: only the trusted policy may set it (fail closed: the default for a new option).
+SUBSET, SUPERSET, EQUAL, LOWER, HIGHER, TRUE_ONLY, FALSE_ONLY = (
+    "subset", "superset", "equal", "lower", "higher", "true-only", "false-only")
+TRUST_RULES = frozenset({SUBSET, SUPERSET, EQUAL, LOWER, HIGHER, TRUE_ONLY, FALSE_ONLY})
+
+# JSON-schema fragments the options share
+STRINGS: Mapping[str, Any] = {"type": "array", "items": {"type": "string", "minLength": 1}}
+BOOLEAN: Mapping[str, Any] = {"type": "boolean"}
+STRING: Mapping[str, Any] = {"type": "string"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Option:
+    """One key of a scanner's policy block (besides enabled/required/optional/timeout/args)."""
+
+    schema: Mapping[str, Any]  # its JSON-schema fragment, merged into policy-v1 at load
+    trust: str = EQUAL  # how a repository-local policy may differ from the trusted one
+    default: Any = None  # what the scanner does when the key is not written
+    path: bool = False  # a path, relative to the policy file that wrote it
+
+
+def frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A class-level declaration nobody can change at run time."""
+    return MappingProxyType(dict(mapping))
+
+
+Refusal = tuple[tuple[str | int, ...], str]  # (key inside the scanner's block, why)
+
+
+class Scanner:
+    """Override what differs; every default here is what most tools need."""
+
+    name: ClassVar[str]
+    executable: ClassVar[str]
+    # The Python distribution that ships it (dist-info name), None for a binary whose
+    # version comes from its output or --version.
+    distribution: ClassVar[str | None] = None
+    pin: ClassVar[str]  # its requirement in pyproject.toml's `scanners` extra
+    tested_versions: ClassVar[frozenset[str]]
+    ok_exit_codes: ClassVar[frozenset[int]] = frozenset({0})
     # Flags refused in a policy's `args`, even a trusted one: they make the tool write files,
     # fetch remote configuration, or read configuration posture-gate does not own.
-    forbidden_args: frozenset[str]
+    forbidden_args: ClassVar[frozenset[str]] = frozenset()
+    categories: ClassVar[tuple[Category, ...]]  # what it can cover
+    options: ClassVar[Mapping[str, Option]] = {}
+    required_by_default: ClassVar[bool] = True  # False: optional unless a policy says so
+    # preset name -> this scanner's block in it (absent: not in that preset)
+    presets: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    gitlab_reports: ClassVar[frozenset[str]] = frozenset()  # GitLab report types it feeds
+    information_uri: ClassVar[str]  # SARIF tool.driver.informationUri
+    # Merge survivor order (merge.py): lower wins, so fingerprints do not flip between runs.
+    merge_rank: ClassVar[int]
+    # ScannerRun property -> label, for the data-freshness lines of the reports
+    freshness: ClassVar[Mapping[str, str]] = {}
 
     def plan(self, settings: ScannerSettings, ctx: ScanContext) -> list[Job]:
         """The invocations to run: argv lists, never a shell string."""
-
-    def job_categories(self, job: Job | None) -> tuple[Category, ...]:
-        """The categories this job reports on (None: what the scanner can cover).
-        A gated category whose every covering job failed cannot be evaluated."""
-
-    def version_argv(self) -> list[str]: ...
-
-    def parse_version(self, text: str) -> str | None: ...
-
-    def output_version(self, data: bytes) -> str | None:
-        """The tool's version when its own output carries it (saves a `--version` run)."""
-
-    def preflight(self, job: Job, ctx: ScanContext) -> None:
-        """Raise ScannerError when the job cannot possibly succeed (e.g. no trivy DB)."""
+        raise NotImplementedError
 
     def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str, *,
               exit_code: int = 0) -> Parsed:
         """The tool's JSON -> findings. Raise ScannerOutputError on anything unexpected,
         including output that contradicts `exit_code` (the tool's own exit status)."""
+        raise NotImplementedError
+
+    def job_categories(self, job: Job | None) -> tuple[Category, ...]:
+        """The categories this job reports on (None: what the scanner can cover).
+        A gated category whose every covering job failed cannot be evaluated."""
+        return self.categories
+
+    def version_argv(self) -> list[str]:
+        return [self.executable, "--version"]
+
+    def parse_version(self, text: str) -> str | None:
+        m = re.search(r"(\d+\.\d+\.\d+\S*)", text)
+        return m.group(1) if m else None
+
+    def output_version(self, data: bytes) -> str | None:
+        """The tool's version when its own output carries it (saves a `--version` run)."""
+        return None
+
+    def preflight(self, job: Job, ctx: ScanContext) -> None:
+        """Raise ScannerError when the job cannot possibly succeed (e.g. no trivy DB)."""
+        return None
+
+    def enrich(self, findings: tuple[Finding, ...], job: Job, ctx: ScanContext) -> Enriched:
+        """After parse, outside the tool's timeout, on the scanner's own time budget:
+        look-ups that complete the findings (pip-audit's severities)."""
+        return Enriched(findings=findings)
 
     def redact(self, doc: Any) -> Any:
         """The raw document with source snippets and secret matches removed, for keeping."""
+        return doc
 
+    def gitlab_feeds(self, run: ScannerRun) -> frozenset[str]:
+        """The GitLab report types whose status this run decides."""
+        return self.gitlab_reports
 
-# Virtualenvs, vendored JS and VCS data are never the project's own code.
-NOT_PROJECT_DIRS = (".venv", "venv", "node_modules", ".tox", ".git")
-
-
-def forbidden_arg(args: Sequence[str], forbidden: frozenset[str]) -> str | None:
-    """The first of `args` that is a forbidden flag: `--flag`, `--flag=value`, an
-    abbreviation bandit (argparse) and semgrep (Cmdliner) accept (`--out`), and for a
-    short flag `-o`, also its glued form `-ofile` and a cluster `-qo`."""
-    longs = [f for f in forbidden if f.startswith("--")]
-    for arg in args:
-        name = arg.split("=", 1)[0]
-        if name in forbidden:
-            return arg
-        if name.startswith("--") and len(name) > 3 and any(f.startswith(name) for f in longs):
-            return arg
-        if len(arg) > 2 and arg[0] == "-" and arg[1] != "-":
-            if arg[:2] in forbidden:
-                return arg
-            if arg[1:].isalpha() and any(f"-{c}" in forbidden for c in arg[1:]):
-                return arg
-    return None
-
-
-def version_in_json(data: bytes, *path: str) -> str | None:
-    """doc[path[0]][path[1]]... when the output is a JSON object carrying a version string."""
-    try:
-        value: Any = strictjson.load_bytes(data)
-    except ValueError:  # strict: deep nesting is a ValueError too, never a RecursionError
+    def precommit(self, settings: ScannerSettings,
+                  python_files: Sequence[str]) -> ScannerSettings | None:
+        """Its settings narrowed for the fast pre-commit hook; None: not run there."""
         return None
-    for key in path:
-        value = value.get(key) if isinstance(value, dict) else None
-    return value if isinstance(value, str) and value else None
 
-
-def confidence_from_word(word: object) -> Confidence | None:
-    w = str(word or "").lower()
-    return Confidence(w) if w in ("high", "medium", "low") else None
-
-
-def code_finding(*, scanner: str, version: str, rule: str, path: str, start: int, end: int,
-                 source: str, severity: Severity, confidence: Confidence | None, title: str,
-                 message: str, identifiers: tuple[str, ...], references: tuple[str, ...],
-                 suppression: Suppression | None) -> Finding:
-    """A code (security lint) finding: bandit and semgrep build theirs the same way, so
-    that their fingerprints and merge inputs agree."""
-    content = snippet_hash(source)
-    return Finding(
-        fingerprint=code_basis(category="code", rule_key=f"{scanner}:{rule}", path=path,
-                               content=content),
-        content_hash=content,
-        scanner=scanner,
-        scanner_version=version,
-        found_by=(scanner,),
-        rule_id=rule,
-        category=Category.CODE,
-        severity=severity,
-        confidence=confidence,
-        title=title,
-        message=message,
-        location=Location(path=path, start_line=start, end_line=end),
-        identifiers=identifiers,
-        references=references,
-        suppression=suppression,
-    )
-
-
-# Line numbers past this are not a source file's.
-MAX_LINE = 1 << 31
-
-
-def load_json_object(data: bytes, scanner: str) -> dict[str, Any]:
-    if not data.strip(b" \t\r\n"):
-        raise ScannerOutputError(scanner, "produced no output")
-    try:
-        doc = strictjson.load_bytes(data)
-    except ValueError as exc:
-        raise ScannerOutputError(scanner, f"output is {exc}") from None
-    if not isinstance(doc, dict):
-        raise ScannerOutputError(
-            scanner, f"output is JSON {kind_name(doc)}, expected an object")
-    return doc
-
-
-def shape_error(scanner: str, what: str) -> ScannerOutputError:
-    return ScannerOutputError(scanner, f"unexpected output shape: {what}")
-
-
-def require(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...], scanner: str,
-            where: str = "") -> Any:
-    """Fetch doc[key] and check its type, or fail with a message naming the field."""
-    if key not in doc:
-        raise shape_error(scanner, f"no {where}{key}")
-    value = doc[key]
-    if not is_kind(value, kind):
-        raise shape_error(scanner, f"{where}{key} is {kind_name(value)}")
-    return value
-
-
-def optional(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...], scanner: str,
-             where: str = "") -> Any:
-    """doc[key] checked like `require`, or None when the key is absent (never when null)."""
-    return require(doc, key, kind, scanner, where) if key in doc else None
-
-
-def objects(items: list[Any], scanner: str, where: str) -> list[dict[str, Any]]:
-    """A list whose every item must be an object; `where` names the list."""
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise shape_error(scanner, f"{where}[{i}] is {kind_name(item)}")
-    return items
-
-
-def strings(items: list[Any], scanner: str, where: str) -> list[str]:
-    for i, item in enumerate(items):
-        if not isinstance(item, str):
-            raise shape_error(scanner, f"{where}[{i}] is {kind_name(item)}")
-    return items
-
-
-def line_number(value: int, scanner: str, where: str, *, zero: bool = False) -> int:
-    """A line number in range (1.., or 0.. where the tool uses 0 for 'whole file')."""
-    if not (0 if zero else 1) <= value <= MAX_LINE:
-        raise shape_error(scanner, f"{where} is {value}, not a line number")
-    return value
-
-
-def path_text(value: str, scanner: str, where: str) -> str:
-    """A file path as a tool prints it: no NUL (no OS call takes one), sane length."""
-    if not value or "\x00" in value or len(value) > 4096:
-        raise shape_error(scanner, f"{where} is not a file path")
-    return value
-
-
-def one_of(value: str, known: frozenset[str], scanner: str, where: str) -> str:
-    if value not in known:
-        raise shape_error(scanner, f"{where} is {one_line(repr(value), 40)}, expected one "
-                          f"of {', '.join(sorted(known))}")
-    return value
-
-
-_SEVERITY_WORDS = {
-    "critical": Severity.CRITICAL,
-    "high": Severity.HIGH,
-    "error": Severity.HIGH,
-    "medium": Severity.MEDIUM,
-    "moderate": Severity.MEDIUM,
-    "warning": Severity.MEDIUM,
-    "low": Severity.LOW,
-    "info": Severity.INFO,
-    "inventory": Severity.INFO,
-    "experiment": Severity.INFO,
-    "negligible": Severity.INFO,
-}
-
-
-def severity_from_word(word: object) -> Severity:
-    """The single mapping of every scanner's severity word (see README 'Severities')."""
-    if not isinstance(word, str):
-        return Severity.UNKNOWN
-    return _SEVERITY_WORDS.get(word.strip().lower(), Severity.UNKNOWN)
-
-
-def severity_from_score(score: float, *, cvss_v2: bool = False) -> Severity:
-    """FIRST qualitative scale; CVSS v2 has no critical band."""
-    if score <= 0.0:
-        return Severity.INFO
-    if score < 4.0:
-        return Severity.LOW
-    if score < 7.0:
-        return Severity.MEDIUM
-    if score < 9.0 or cvss_v2:
-        return Severity.HIGH
-    return Severity.CRITICAL
-
-
-_CWE = re.compile(r"CWE-(\d+)", re.IGNORECASE)
-
-
-def cwe_ids(values: object) -> list[str]:
-    """'CWE-78: Improper…', 78, ['CWE-79'] -> ['CWE-78', ...] (deduplicated, ordered)."""
-    items = values if isinstance(values, list) else [values]
-    out: list[str] = []
-    for item in items:
-        if isinstance(item, int) and not isinstance(item, bool):
-            out.append(f"CWE-{item}")
-        elif isinstance(item, str):
-            out.extend(f"CWE-{m}" for m in _CWE.findall(item))
-    return list(dict.fromkeys(out))
-
-
-def relpath(path: str, root: Path) -> str:
-    """Repo-relative POSIX path for any path a tool printed."""
-    p = Path(path)
-    if p.is_absolute():
-        try:
-            p = p.resolve().relative_to(root.resolve())
-        except (ValueError, OSError, RuntimeError):  # outside the root, a NUL, a symlink loop
-            return p.as_posix()
-    text = p.as_posix()
-    while text.startswith("./"):
-        text = text[2:]
-    return text
+    def local_refusals(self, trusted: Mapping[str, Any],
+                       local: Mapping[str, Any]) -> list[Refusal]:
+        """What a repository-local block may not say beyond the per-option trust rules."""
+        return []

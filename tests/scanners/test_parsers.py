@@ -13,7 +13,7 @@ import pytest
 from posture_gate.errors import ScannerError, ScannerOutputError
 from posture_gate.model import Category, Confidence, Severity
 from posture_gate.scanners import SCANNERS
-from posture_gate.scanners.base import Job, ScanContext
+from posture_gate.scanners.base import Job, Parsed, ScanContext
 from tests.conftest import SAMPLES
 
 TOKEN = "ghp_R8sK2mQ7vX4zL9nT3wY6bH1cJ5dF0gA2eP8u"  # the fake token in the samples
@@ -31,7 +31,7 @@ def job(name: str, **meta: object) -> Job:
 SAMPLE_EXIT = {"bandit.json": 1, "pip-audit.json": 1, "pip-audit-skip.json": 1}
 
 
-def parse(name: str, sample: str, tmp_path: Path, **meta: object):  # type: ignore[no-untyped-def]
+def parse(name: str, sample: str, tmp_path: Path, **meta: object) -> Parsed:
     data = (SAMPLES / sample).read_bytes()
     return SCANNERS[name].parse(data, job(name, **meta), ctx(tmp_path), "1.0",
                                 exit_code=SAMPLE_EXIT.get(sample, 0))
@@ -168,7 +168,7 @@ def _mutated(sample: str, change: Callable[[Any], object]) -> bytes:
 
 
 def _parse_doc(name: str, data: bytes, tmp_path: Path, exit_code: int = 0,
-               argv: tuple[str, ...] | None = None, **meta: object):  # type: ignore[no-untyped-def]
+               argv: tuple[str, ...] | None = None, **meta: object) -> Parsed:
     j = Job(name=name, scanner=name, argv=argv or (name,), meta=meta)
     return SCANNERS[name].parse(data, j, ctx(tmp_path), "1", exit_code=exit_code)
 

@@ -24,7 +24,9 @@ import pytest
 from posture_gate import locks
 from posture_gate.errors import ScannerError, ScannerOutputError
 from posture_gate.scanners.base import Job, ScanContext, ScannerSettings
-from posture_gate.scanners.pip_audit import PINS_FILE, PipAudit, _Fetcher, _vulns_base, pins_text
+from posture_gate.scanners.pip_audit import PINS_FILE, PipAudit, pins_text
+from posture_gate.scanners.pip_audit_severity import Fetcher as _Fetcher
+from posture_gate.scanners.pip_audit_severity import vulns_base as _vulns_base
 from tests.conftest import ADVISORIES, SAMPLES, cli_env, run_cli
 
 LOCKS = Path(__file__).resolve().parent.parent / "data" / "locks"
