@@ -18,8 +18,10 @@ from dataclasses import dataclass
 
 from .advisories import canonical_name
 from .model import Category, Finding, Location, Package, Severity
+from .scanners import SCANNERS
 
-PRIORITY = ("pip-audit", "bandit", "semgrep", "trivy")
+# Each scanner declares its rank (Scanner.merge_rank).
+PRIORITY = tuple(sorted(SCANNERS, key=lambda name: SCANNERS[name].merge_rank))
 
 
 def _priority(f: Finding) -> tuple[int, str]:

@@ -45,6 +45,7 @@ from urllib.parse import quote
 
 from ..model import Finding, RunStatus, ScannerRun, ScanResult, Severity, sort_findings
 from ..policy.evaluate import Verdict
+from ..scanners import SCANNERS
 from ..textutil import clean, one_line
 from .base import DATA_FRESHNESS_KEYS
 
@@ -73,12 +74,7 @@ SECURITY_SEVERITY = {
     Severity.LOW: "2.0",
 }
 PRECISION = {"high": "high", "medium": "medium", "low": "low"}
-INFORMATION_URI = {
-    "pip-audit": "https://github.com/pypa/pip-audit",
-    "bandit": "https://bandit.readthedocs.io/",
-    "semgrep": "https://semgrep.dev/",
-    "trivy": "https://trivy.dev/",
-}
+INFORMATION_URI = {s.name: s.information_uri for s in SCANNERS.values()}
 DEFAULT_INFORMATION_URI = "https://pypi.org/project/posture-gate/"
 
 _URI_SAFE = "/-._~!$&'()*+,;=:@"
