@@ -71,7 +71,7 @@ def test_self_contained_and_locked_down_by_csp(synthetic: tuple[ScanResult, Verd
 def test_charts_and_ages_and_changes(synthetic: tuple[ScanResult, Verdict]) -> None:
     run, verdict = with_history(synthetic)
     page = REPORTERS["html"].render(run, verdict)
-    assert page.count('<svg class="trend"') == 5
+    assert page.count('<svg class="trend"') == 6  # one per category
     dep = [p.totals["dependency"] for p in run.trends or ()]
     assert f'data-category="dependency" data-points="14" data-values="{",".join(map(str, dep))}"' \
         in page
@@ -155,7 +155,7 @@ def test_renders_in_chromium_without_errors_or_requests(page: Path) -> None:
     assert console_lines(stderr) == []
     assert requests == []
     assert 'data-ready="1"' in dom  # the inline script ran to the end
-    assert dom.count('<svg class="trend"') == 5 and dom.count("<polyline") == 5
+    assert dom.count('<svg class="trend"') == 6 and dom.count("<polyline") == 6
     rows = re.findall(r'<tr data-category="[^"]+" data-severity="([^"]+)"[^>]*?'
                       r'( hidden(?:="")?)?>', dom)
     assert len(rows) > 3 and {sev for sev, _ in rows} > {"high"}
