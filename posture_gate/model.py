@@ -9,9 +9,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import strictjson as sj
+
+if TYPE_CHECKING:
+    from .coverage import Coverage
 from .threat.data import Epss, Kev, ThreatSource
 from .vex.data import VexDecision
 
@@ -421,6 +424,7 @@ class ScanResult:
     # repo-relative symlinks resolving outside the scanned root: no scanner followed them
     outside_links: tuple[str, ...] = ()
     threat: tuple[ThreatSource, ...] = ()  # the KEV/EPSS files used (threat/feeds.py)
+    coverage: Coverage | None = None  # what the scanners looked at (coverage.py)
 
     def scanner_run(self, name: str) -> ScannerRun | None:
         return next((s for s in self.scanners if s.name == name), None)

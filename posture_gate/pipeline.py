@@ -16,6 +16,7 @@ from types import MappingProxyType
 
 from . import history
 from .baseline import Baseline
+from .floor_gates import add_floor_gates
 from .model import PolicyTrust, ScanResult
 from .policy.evaluate import Verdict, evaluate
 from .policy.model import Policy
@@ -85,6 +86,7 @@ def judge(policy: Policy, result: ScanResult, opts: Options, clock: Clock) -> Ou
     first_seen = history.first_seen(opts.history) if opts.history else None
     verdict = evaluate(policy, result.findings, result.scanners, today=clock.today,
                        baseline=opts.baseline, first_seen=first_seen, threat=result.threat)
+    verdict = add_floor_gates(policy, result, verdict)  # coverage floors
     change = None
     if opts.history is not None:
         now = clock.now or history.parse_now(None, clock.today)

@@ -20,6 +20,7 @@ from . import fingerprint as fp
 from .advisories import AdvisoryDB, load
 from .cachedrun import run_cached
 from .changes import changed_files
+from .coverage_measure import measure
 from .errors import ScannerError, UsageError
 from .fsutil import check_output_dir
 from .merge import Merge, dedup
@@ -217,6 +218,14 @@ def scan(policy: Policy, opts: ScanOptions,
         findings = [*findings, *checked.findings]
     if opts.threat is not None:
         findings = list(enrich(findings, opts.threat, _aliases(db)))
+    cov = None
+    if not opts.only and not opts.changed_since:  # a narrowed scan says nothing of the tree
+        cov = measure(root, runs, opts.output_dir, exclude_dirs=exclude_dirs,
+                      excludes={s.name: list(s.options.get("exclude") or [])
+                                for s in settings_for(policy)},
+                      images_scanned=images if any(r.name.startswith("trivy-image") and
+                                                   r.status is RunStatus.OK for r in runs)
+                      else ())
     finished = datetime.datetime.now(datetime.timezone.utc) if now is None else now
     result = ScanResult(
         tool_version=__version__, started_at=_utc(started), finished_at=_utc(finished),
@@ -227,5 +236,6 @@ def scan(policy: Policy, opts: ScanOptions,
         image=images[0] if images else None,
         repo_config=tree.config_files, outside_links=tree.outside_links,
         threat=opts.threat.sources if opts.threat is not None else (),
+        coverage=cov,
     )
     return result, merges

@@ -11,9 +11,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import strictjson as sj
+from .coverage import Coverage
+from .coverage import from_dict as coverage_from_dict
 from .errors import InputError
 from .model import RUN_SCHEMA, Finding, PolicyTrust, RepoConfigFile, ScannerRun, ScanResult
 from .policy.model import GateKind, GateResult, Verdict, VerdictStatus
+from .textutil import one_line
 from .threat.data import ThreatSource
 
 
@@ -53,6 +56,7 @@ def read_run(doc: Mapping[str, Any], source: str) -> ScanResult:
             outside_links=sj.text_list(doc, "outside_links"),
             threat=tuple(ThreatSource.from_dict(t, f"threat[{i}].") for i, t in
                          enumerate(sj.field(doc, "threat", list, required=False) or [])),
+            coverage=_coverage(doc),
         )
     except sj.ShapeError as exc:
         raise InputError(f"{source}: malformed findings file: {exc}") from None
@@ -88,6 +92,16 @@ def _gate_of(g: object, where: str) -> GateResult:
                       target=sj.field(d, "target", str, where, required=False),
                       baseline_count=sj.count(d, "baseline_count", where, required=False),
                       fingerprints=sj.text_list(d, "fingerprints", where))
+
+
+def _coverage(doc: Mapping[str, Any]) -> Coverage | None:
+    raw = sj.field(doc, "coverage", dict, required=False)
+    if raw is None:
+        return None
+    try:
+        return coverage_from_dict(raw)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise sj.ShapeError(f"coverage is malformed ({one_line(exc, 80)})") from None
 
 
 def read_verdict(doc: Mapping[str, Any], run: ScanResult, source: str) -> Verdict:

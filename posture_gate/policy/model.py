@@ -103,6 +103,23 @@ class Notify:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CoveragePolicy:
+    """`coverage:` floors on review coverage (coverage_gate.py)."""
+
+    min_ratio: Mapping[str, float] = field(default_factory=dict)  # language|iac|manifests|images
+    unscanned_languages: str = "warn"  # fail | warn
+
+
+@dataclass(frozen=True, kw_only=True)
+class EffectivenessPolicy:
+    """`effectiveness:` limits on time to fix and SLA compliance (effectiveness.py)."""
+
+    max_median_days_to_fix: Mapping[str, float] = field(default_factory=dict)  # severity ->
+    max_p90_days_to_fix: Mapping[str, float] = field(default_factory=dict)
+    min_sla_compliance: Mapping[str, float] = field(default_factory=dict)  # share, 0..1
+
+
+@dataclass(frozen=True, kw_only=True)
 class Policy:
     source: str  # file path, "preset:default", "REF:PATH", or "TRUSTED + LOCAL"
     digest: str
@@ -126,6 +143,8 @@ class Policy:
     honor_repo_config: tuple[str, ...] = ()
     allow_repo_ignores: bool = False
     platform: PlatformSettings | None = None  # where and how to read platform posture
+    coverage: CoveragePolicy | None = None
+    effectiveness: EffectivenessPolicy | None = None
 
     def scanner_settings(self) -> dict[str, ScannerSettings]:
         """The scanners this policy configures, or every registered one with its defaults
@@ -163,6 +182,8 @@ class GateKind(_TextEnum):
     OVERDUE = "overdue"
     KEV = "kev"
     RATCHET = "ratchet"
+    COVERAGE = "coverage"  # review coverage floors (coverage_gate.py)
+    EFFECTIVENESS = "effectiveness"  # time to fix / SLA limits (effectiveness.py)
 
 
 @dataclass(frozen=True, kw_only=True)

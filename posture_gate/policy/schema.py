@@ -27,6 +27,7 @@ from ..scanners.base import ScannerSettings, forbidden_arg
 from ..schemas import load_schema
 from ..textutil import one_line
 from . import yamlload
+from .floors import coverage_policy, effectiveness_policy
 from .model import (
     EmailNotify,
     Gate,
@@ -390,6 +391,8 @@ def _build(data: Mapping[str, Any], lines: Mapping[tuple[str | int, ...], int],
         honor_repo_config=tuple(data.get("honor_repo_config") or ()),
         allow_repo_ignores=bool(data.get("allow_repo_ignores", False)),
         platform=settings_from_policy(data.get("platform")),
+        coverage=coverage_policy(data.get("coverage")),
+        effectiveness=effectiveness_policy(data.get("effectiveness")),
     )
 
 

@@ -347,6 +347,22 @@ def merge(trusted: PolicyDoc, local: PolicyDoc, *, today: datetime.date
             c.value(("threat", "max_age_days"), LOWER, tt.get("max_age_days", 7),
                     vt["max_age_days"])
         out["threat"] = {**tt, **vt}
+    for block, keys in (("coverage", ("min_ratio",)), ("effectiveness", (
+            "max_median_days_to_fix", "max_p90_days_to_fix", "min_sla_compliance"))):
+        if block not in v:
+            continue
+        tb, vb = dict(t.get(block) or {}), dict(v.get(block) or {})
+        for key in keys:  # floors may rise and limits fall, never the other way
+            rule = HIGHER if key in ("min_ratio", "min_sla_compliance") else LOWER
+            for name, value in (vb.get(key) or {}).items():
+                c.value((block, key, name), rule, (tb.get(key) or {}).get(name), value)
+            if key in vb:
+                tb[key] = {**(tb.get(key) or {}), **vb[key]}
+        if "unscanned_languages" in vb:
+            c.value((block, "unscanned_languages"), TRUE_ONLY,
+                    tb.get("unscanned_languages") == "fail", vb["unscanned_languages"] == "fail")
+            tb["unscanned_languages"] = vb["unscanned_languages"]
+        out[block] = tb
     if "platform" in v:  # where to ask and with which token: trusted-only
         tp, vp = t.get("platform") or {}, v.get("platform") or {}
         for key in sorted(vp):
@@ -365,7 +381,8 @@ def merge(trusted: PolicyDoc, local: PolicyDoc, *, today: datetime.date
 
 # Top-level keys compared by their own rule above; every other key is trusted-only.
 _HANDLED = frozenset({"version", "extends", "at_stake", "sla_days", "gates", "scanners",
-                      "targets", "ignore", "threat", "platform", *_TOP_RULES})
+                      "targets", "ignore", "threat", "platform", "coverage",
+                      "effectiveness", *_TOP_RULES})
 
 
 def _load(reader: Callable[[], tuple[list[str], PolicyDoc | None]]) -> PolicyDoc:

@@ -23,6 +23,7 @@ from ..policy.evaluate import GateResult, Verdict, totals
 from ..termstyle import Style
 from ..textutil import one_line
 from .base import data_freshness, policy_lines
+from .sections import coverage_console, floor_note
 from .threatinfo import source_lines
 
 _SEV = Severity.ordered()
@@ -103,6 +104,7 @@ class ConsoleReporter:
         if verdict.new_since_last is not None or verdict.fixed_since_last is not None:
             out.append(f"since the last run: {len(verdict.new_since_last or ())} new, "
                        f"{len(verdict.fixed_since_last or ())} fixed")
+        out += coverage_console(run.coverage)
         for w in verdict.warnings:
             out.append(f"warning: {one_line(w, 300)}")
         out.append("")
@@ -123,7 +125,8 @@ class ConsoleReporter:
                                        if fp in by_fp]))
             shown = hits[:self.listed]
             out += [f"    {_finding_line(f, st)}" for f in shown]
-            more = (len(hits) if g.kind == "ratchet" else max(g.count, len(hits))) - len(shown)
+            listed = g.kind == "ratchet" or floor_note(g) is not None  # no finding behind it
+            more = (len(hits) if listed else max(g.count, len(hits))) - len(shown)
             if more > 0:
                 out.append(f"    ... and {more} more; {self.report_hint()}")
         return out
@@ -147,7 +150,8 @@ def verdict_line(verdict: Verdict, style: Style | None = None) -> str:
 def _gate_text(g: GateResult) -> str:
     where = f" [target {one_line(g.target, 80)}]" if g.target else ""
     delta = f", {g.delta:+d} vs baseline" if g.delta is not None else ""
-    notes = [] if g.kind == "ratchet" else \
+    floor = floor_note(g)
+    notes = [floor] if floor else [] if g.kind == "ratchet" else \
         ["any severity" if g.severity == "any" else f"{one_line(g.severity, 20)} or worse"]
     if g.unknown:
         notes.append(f"{g.unknown} of them unknown, counted as {one_line(g.unknown_as, 20)}")

@@ -19,6 +19,7 @@ from ..model import Category, Finding, RunStatus, ScanResult, Severity, sort_fin
 from ..policy.evaluate import GateResult, Verdict, totals
 from ..textutil import one_line
 from .base import data_freshness, policy_lines
+from .sections import coverage_markdown, floor_note
 from .threatinfo import finding_note, source_lines
 from .unknowns import unknown_line
 
@@ -37,6 +38,9 @@ def md(text: object, limit: int = 200) -> str:
 
 
 def _threshold(g: GateResult) -> str:
+    floor = floor_note(g)
+    if floor:
+        return floor
     if g.kind == "ratchet":
         return "over the baseline's allowance with new findings"
     return "any severity" if g.severity == "any" else f"{md(g.severity, 20)} or worse"
@@ -191,6 +195,7 @@ class MarkdownReporter:
                 out += _finding_table(shown, verdict)
                 out.append("")
 
+        out += coverage_markdown(run.coverage)
         out += _since_last(verdict)
 
         out.append("### Scanners")
