@@ -48,6 +48,10 @@ from ..policy.evaluate import Verdict
 from ..scanners import SCANNERS
 from ..textutil import clean, one_line
 from .base import DATA_FRESHNESS_KEYS
+from .sarif_location import IMAGE_SAFE, URI_SAFE, location
+from .sarif_location import artifact_uri as artifact_uri  # re-exported (tests, callers)
+from .sarif_location import image_placeholder as image_placeholder
+from .threatinfo import finding_properties, run_properties
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "postureGate/v1"
@@ -77,60 +81,11 @@ PRECISION = {"high": "high", "medium": "medium", "low": "low"}
 INFORMATION_URI = {s.name: s.information_uri for s in SCANNERS.values()}
 DEFAULT_INFORMATION_URI = "https://pypi.org/project/posture-gate/"
 
-_URI_SAFE = "/-._~!$&'()*+,;=:@"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~-])")
-_IMAGE_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def _markdown(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
-
-
-def artifact_uri(path: str) -> str:
-    """A repo-relative POSIX path as a URI reference: percent-encoded, never absolute.
-    Every character is kept (so the alert points at the file), none appears raw; a byte
-    that was not UTF-8 in the file name (a surrogate escape) is encoded as that byte."""
-    path = path.replace("\\", "/")
-    while path.startswith(("./", "/")):
-        path = path[2:] if path.startswith("./") else path[1:]
-    try:
-        uri = quote(path or "unknown", safe=_URI_SAFE, errors="surrogateescape")
-    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
-        uri = quote(path, safe=_URI_SAFE, errors="replace")
-    # RFC 3986: a colon in the first segment would make it a scheme ("a:b") or invalid.
-    head, sep, tail = uri.partition("/")
-    return head.replace(":", "%3A") + sep + tail
-
-
-def image_placeholder(image: str | None) -> str:
-    """Where a finding with no file at all (an OS package in an image) is shown.
-
-    Stable across builds: the image's repository without tag or digest, because GitHub
-    closes and re-opens alerts whose path changes. (Whether a Dockerfile exists cannot be
-    checked here: reporters do no file I/O.)
-    """
-    name = (image or "").split("@", 1)[0]
-    last = name.rsplit("/", 1)[-1]
-    if ":" in last:
-        name = name[: len(name) - len(last)] + last.split(":", 1)[0]
-    name = _IMAGE_SAFE.sub("_", name).strip("._-")
-    return f"container-image/{name or 'unknown'}"
-
-
-def _location(f: Finding) -> dict[str, Any]:
-    if f.location is not None and f.location.path:
-        path = f.location.path
-        start = f.location.start_line if f.location.start_line and \
-            f.location.start_line > 0 else 1
-        end = f.location.end_line if f.location.end_line and \
-            f.location.end_line >= start else start
-    else:
-        path, start, end = image_placeholder(f.image), 1, 1
-    # Columns are unknown: 1..1 like trivy; every region value >= 1 (FORMATS 1.4).
-    return {"physicalLocation": {
-        "artifactLocation": {"uri": artifact_uri(path), "uriBaseId": "%SRCROOT%"},
-        "region": {"startLine": start, "startColumn": 1, "endLine": end, "endColumn": 1},
-    }}
 
 
 def _sarif_time(value: str) -> str | None:
@@ -176,7 +131,7 @@ def _help(f: Finding) -> tuple[str, str]:
         lines.append("References:")
         lines += [f"- {one_line(r, 500)}" for r in refs[:10]]
         md.append("**References:**")
-        md += [f"- <{quote(one_line(r, 500), safe=_URI_SAFE + '%?#')}>" for r in refs[:10]]
+        md += [f"- <{quote(one_line(r, 500), safe=URI_SAFE + '%?#')}>" for r in refs[:10]]
     return "\n".join(lines), "\n\n".join(md)
 
 
@@ -228,12 +183,13 @@ def _result(f: Finding, index: int, verdict: Verdict) -> dict[str, Any]:
         props["target"] = one_line(f.target, 200)
     if f.merged_fingerprints:
         props["mergedFingerprints"] = [one_line(x, 200) for x in f.merged_fingerprints]
+    props.update(finding_properties(f))  # kev / epss
     result: dict[str, Any] = {
         "ruleId": rule_id(f),
         "ruleIndex": index,
         "level": LEVEL[f.severity],
         "message": {"text": message},
-        "locations": [_location(f)],
+        "locations": [location(f)],
         "partialFingerprints": {FINGERPRINT_KEY: one_line(f.fingerprint, 200),
                                 "primaryLocationLineHash": one_line(f.fingerprint, 200)},
         "properties": props,
@@ -318,7 +274,9 @@ def sarif_runs(run: ScanResult, verdict: Verdict,
                      for k in DATA_FRESHNESS_KEYS if isinstance(s.properties.get(k), str)}
             if fresh:
                 props["dataFreshness"] = fresh
-            auto_id = f"posture-gate/{_IMAGE_SAFE.sub('_', scanner)}/"
+            if run.threat:
+                props["threatData"] = run_properties(run)
+            auto_id = f"posture-gate/{IMAGE_SAFE.sub('_', scanner)}/"
             if len(chunks) > 1:
                 auto_id += f"part-{part}/" if part > 1 else ""
                 split = {"part": part, "parts": len(chunks), "results": len(chunk),
