@@ -29,6 +29,7 @@ def venv_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", f"{bin_dir()}{os.pathsep}{os.environ['PATH']}")
 
 
+@pytest.mark.slow  # the installed scanners' own versions
 def test_python_tools_version_read_from_their_dist_info(venv_path: None) -> None:
     assert installed_version("bandit", "bandit") == "1.9.4"
     assert installed_version("pip-audit", "pip_audit") == "2.10.1"
@@ -36,6 +37,7 @@ def test_python_tools_version_read_from_their_dist_info(venv_path: None) -> None
     assert installed_version("no-such-tool", "bandit") is None
 
 
+@pytest.mark.slow  # the installed scanners' own versions
 def test_every_scanner_reports_a_tested_version(venv_path: None) -> None:
     for scanner in SCANNERS.values():
         assert scanner_version(scanner) in scanner.tested_versions, scanner.name

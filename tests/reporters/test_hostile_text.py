@@ -369,6 +369,7 @@ def test_helpers() -> None:
     assert ids[2]["value"] == "20"
 
 
+@pytest.mark.real_tools
 @pytest.mark.skipif(not multitool_available(),
                     reason="sarif-multitool not installed (scripts/test-deps/sarif-multitool.sh)")
 def test_hostile_sarif_passes_multitool(rendered: dict[str, dict[str, str]],

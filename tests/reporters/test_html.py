@@ -138,6 +138,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp
 
 
+@pytest.mark.real_tools
 def test_the_checks_catch_console_errors_and_requests(tmp_path: Path) -> None:
     """Control: a page that logs an error and fetches from a closed loopback port is caught,
     so a clean result below means something."""
@@ -149,6 +150,7 @@ def test_the_checks_catch_console_errors_and_requests(tmp_path: Path) -> None:
     assert [r["url"] for r in requests] == ["http://127.0.0.1:9/x.png"]
 
 
+@pytest.mark.real_tools
 def test_renders_in_chromium_without_errors_or_requests(page: Path) -> None:
     url = (page / "report.html").as_uri()
     dom, stderr, requests = browse(url + "#severity=high", page, "--dump-dom")

@@ -192,6 +192,7 @@ def test_gzip_budget_splits_files() -> None:
         assert sarif_errors(doc) == []
 
 
+@pytest.mark.real_tools
 @pytest.mark.skipif(not multitool_available(),
                     reason="sarif-multitool not installed (scripts/test-deps/sarif-multitool.sh)")
 def test_sarif_multitool_validate(synthetic: tuple[ScanResult, Verdict], tmp_path: Path) -> None:
