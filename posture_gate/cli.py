@@ -71,7 +71,7 @@ def _leaf_output_dir(tb: TracebackType | None) -> Path | None:
         ctx = tb.tb_frame.f_locals.get("ctx")
         if isinstance(ctx, click.Context) and not isinstance(ctx.command, click.Group):
             out = ctx.params.get("output_dir")
-            found = out if isinstance(out, Path) else found
+            found = out if isinstance(out, Path) and str(out) != "-" else found  # -o -: stdout
         tb = tb.tb_next
     return found
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -34,7 +35,13 @@ def doc(scan: Scan) -> dict:  # type: ignore[type-arg]
 def test_exit_1_and_table_under_default_policy(example_scan: Scan) -> None:
     _, _, proc = example_scan
     assert proc.returncode == 1, proc.stderr
-    assert proc.stderr == ""
+    # stderr: each scanner started and finished (not a terminal: plain lines), then where
+    # the reports went; no warning, no error
+    *lines, wrote = proc.stderr.splitlines()
+    assert len(lines) == 8 and all(re.fullmatch(
+        r"posture-gate: [\w-]+ (started|\d+ finding\(s\) in \d+\.\ds)", ln) for ln in lines), \
+        proc.stderr
+    assert wrote.startswith("posture-gate: wrote findings.json to ")
     assert proc.stdout.startswith("category ")
     assert "VERDICT: FAIL" in proc.stdout
     for gate in ("code.max.high", "architecture.max.high", "dependency.max.high",

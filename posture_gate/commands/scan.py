@@ -11,7 +11,6 @@ import click
 from .. import baseline as baseline_mod
 from .. import history, notify, pipeline
 from ..errors import UsageError
-from ..fsutil import write_atomic
 from ..policy import overrides, trust
 from ..policy import schema as policy_schema
 from ..reporters import REPORTERS
@@ -20,7 +19,8 @@ from ..reporters.jsonfile import read_verdict
 from ..scan import ScanOptions
 from ..scanners import SCANNERS
 from ..textutil import one_line
-from .common import DEFAULT_POLICY_FILE, emit, formats, load_saved, today
+from . import output
+from .common import DEFAULT_POLICY_FILE, formats, load_saved, today
 
 
 @click.command("scan")
@@ -74,6 +74,7 @@ from .common import DEFAULT_POLICY_FILE, emit, formats, load_saved, today
               help="Also check the hosting platform's settings (2FA, branch rules, secret "
               "scanning) through its API with the CI job's token: category platform "
               "(docs/posture.md). Wins over the policy's platform.provider.")
+@output.display_options
 def scan_cmd(path: Path, policy: str | None, policy_ref: str | None, output_dir: Path,
              format_list: str, advisories: Path | None, images: tuple[str, ...],
              baseline: Path | None, only: tuple[str, ...], scanner_options: tuple[str, ...],
@@ -85,6 +86,7 @@ def scan_cmd(path: Path, policy: str | None, policy_ref: str | None, output_dir:
     """Scan PATH (default: .) and gate the result."""
     day = today(today_iso)
     names = formats(format_list)
+    shown = output.prepare(output_dir, names)
     given = overrides.combine(
         overrides.trivy_aliases(cache_dir=trivy_cache_dir, db_repositories=db_repositories,
                                 skip_db_update=skip_db_update, offline_scan=offline_scan),
@@ -102,13 +104,14 @@ def scan_cmd(path: Path, policy: str | None, policy_ref: str | None, output_dir:
         raise UsageError(f"--advisories: {advisories}: not a directory or an OSV zip")
     clock = pipeline.Clock(today=day, now=history.parse_now(now_iso, day) if now_iso else None)
     outcome = pipeline.run(pol, pipeline.Options(
-        scan=ScanOptions(root=path, output_dir=output_dir, advisories=advisories,
+        scan=ScanOptions(root=path, output_dir=shown.scan_dir or output_dir,
+                         advisories=advisories,
                          images=images, only=only, platform=platform,
                          cache_dir=cache_dir.resolve() if cache_dir else None,
                          result_cache=not no_cache, changed_since=changed_since),
         formats=("json", *names), baseline=base, history=history_file,
         trust=resolved.trust), clock)
-    emit(outcome, output_dir)
+    output.show(outcome, shown)
     for w in notify.send_all(pol.notify, outcome.run, outcome.verdict, outcome.change):
         click.echo(f"posture-gate: warning: {w}", err=True)
     for e in outcome.verdict.errors:
@@ -124,6 +127,7 @@ def scan_cmd(path: Path, policy: str | None, policy_ref: str | None, output_dir:
               help="Also write reports here.")
 @click.option("--format", "-f", "format_list", default="console", show_default=True)
 @click.option("--today", "today_iso", hidden=True)
+@output.display_options
 def gate_cmd(findings: Path, policy: str, baseline: Path | None, output_dir: Path | None,
              format_list: str, today_iso: str | None) -> None:
     """Re-evaluate a saved findings.json against a policy, without rescanning."""
@@ -132,14 +136,12 @@ def gate_cmd(findings: Path, policy: str, baseline: Path | None, output_dir: Pat
     pol = policy_schema.load_policy(policy, today=day)
     _, run = load_saved(findings)
     base = baseline_mod.load(baseline) if baseline else None
-    shown = ("json", *names) if output_dir is not None else \
-        tuple(n for n in names if n == pipeline.CONSOLE)
-    outcome = pipeline.judge(pol, run, pipeline.Options(formats=shown, baseline=base),
+    disp = output.prepare(output_dir, names)
+    # without -o nothing is written, and stderr says so for each file format asked for
+    rendered = ("json", *names) if disp.out_dir is not None else (pipeline.CONSOLE, *names)
+    outcome = pipeline.judge(pol, run, pipeline.Options(formats=rendered, baseline=base),
                              pipeline.Clock(today=day))
-    if output_dir is not None:
-        emit(outcome, output_dir)
-    else:
-        click.echo(outcome.text(pipeline.CONSOLE), nl=False)
+    output.show(outcome, disp)
     sys.exit(outcome.verdict.exit_code)
 
 
@@ -148,17 +150,16 @@ def gate_cmd(findings: Path, policy: str, baseline: Path | None, output_dir: Pat
 @click.option("--format", "-f", "format_list", required=True)
 @click.option("--output-dir", "-o", default="posture-gate-report", show_default=True,
               type=click.Path(path_type=Path))
+@output.display_options
 def report_cmd(findings: Path, format_list: str, output_dir: Path) -> None:
     """Render a saved findings.json in other formats (the saved verdict is kept)."""
     names = formats(format_list)
+    disp = output.prepare(output_dir, names)
     doc, run = load_saved(findings)
     verdict = read_verdict(doc, run, str(findings))
-    for name in names:
-        if name == "console":
-            click.echo(REPORTERS[name].render(run, verdict), nl=False)
-        else:
-            for filename, text in output_files(REPORTERS[name], run, verdict).items():
-                write_atomic(output_dir / filename, text)
+    files = {filename: text for name in names if name != pipeline.CONSOLE
+             for filename, text in output_files(REPORTERS[name], run, verdict).items()}
+    output.show_files(run, verdict, files, disp, console=pipeline.CONSOLE in names)
 
 
 COMMANDS = (scan_cmd, gate_cmd, report_cmd)

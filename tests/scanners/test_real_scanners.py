@@ -53,7 +53,7 @@ def test_trivy_without_a_db_is_exit_2_naming_the_cache(tmp_path: Path) -> None:
                                "gates:\n  dependency: {max: {critical: 99}}\n")
     (tmp_path / "requirements.txt").write_text("pyyaml==5.1\n")
     proc = run_cli("scan", str(tmp_path), "--policy", str(policy), "-o", str(tmp_path / "out"),
-                   "--skip-db-update", "--trivy-cache-dir", str(cache))
+                   "--skip-db-update", "--trivy-cache-dir", str(cache), "-q")
     assert proc.returncode == 2
     assert f"no vulnerability DB in cache directory {cache}" in proc.stderr
     assert proc.stderr.count("\n") == 1
