@@ -33,21 +33,10 @@ class ScannerError(PostureGateError):
         self.reason = message
 
 
-class ScannerNotInstalled(ScannerError):
-    pass
-
-
-class ScannerTimeout(ScannerError):
-    pass
-
-
 class ScannerOutputError(ScannerError):
-    pass
-
-
-class ReportError(PostureGateError):
-    pass
+    """The scanner ran but its output is not what that version writes (fail closed)."""
 
 
 class InputError(PostureGateError):
-    """A saved findings.json / baseline that cannot be read."""
+    """An input file that cannot be read: a saved findings.json, a baseline, the history
+    file (or a time stamp in it), a KEV/EPSS/VEX document."""
