@@ -1,31 +1,34 @@
 """Gates on how the review was done rather than what it found: review coverage floors
-(coverage_gate.py). Added to the verdict after evaluate(), which judges findings only."""
+(coverage_gate.py) and effectiveness limits from the history (effectiveness_view.py).
+Added to the verdict after evaluate(), which judges findings only."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from . import coverage_gate
+from . import coverage_gate, effectiveness_view
 from .model import ScanResult
 from .policy.model import GateResult, Policy, Verdict, VerdictStatus
 
 
-def add_floor_gates(policy: Policy, run: ScanResult, verdict: Verdict) -> Verdict:
+def add_floor_gates(policy: Policy, run: ScanResult, verdict: Verdict, *,
+                    history_given: bool = False) -> Verdict:
     gates, errors = coverage_gate.gates(policy.coverage, run.coverage)
-    if not gates and not errors:
+    eff_gates, eff_errors, warnings = effectiveness_view.gates(
+        policy.effectiveness, run.effectiveness, history_given)
+    gates, errors = [*gates, *eff_gates], [*errors, *eff_errors]
+    if policy.coverage is not None and policy.coverage.unscanned_languages == "warn" \
+            and run.coverage is not None:
+        warnings += [f"no scanner reviewed the {lang.present} {lang.name} file(s)"
+                     for lang in coverage_gate.unscanned(run.coverage)]
+    if not gates and not errors and not warnings:
         return verdict
     all_errors = (*verdict.errors, *errors)
     all_gates = (*verdict.gates, *gates)
     status = VerdictStatus.ERROR if all_errors else (
         VerdictStatus.FAIL if any(not g.passed for g in all_gates) else VerdictStatus.PASS)
-    warnings = verdict.warnings
-    if policy.coverage is not None and policy.coverage.unscanned_languages == "warn" \
-            and run.coverage is not None:
-        warnings += tuple(f"no scanner reviewed the {lang.present} {lang.name} file(s)"
-                          for lang in coverage_gate.unscanned(run.coverage))
     return replace(verdict, gates=all_gates, errors=all_errors, status=status,
-                   warnings=warnings)
-
+                   warnings=(*verdict.warnings, *warnings))
 
 _NOTES = {"coverage.min_ratio.": "files not reviewed, past the floor's allowance",
           "coverage.unscanned_languages": "languages no scanner reviews",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 
-from . import history
+from . import effectiveness, history
 from .baseline import Baseline
 from .floor_gates import add_floor_gates
 from .model import PolicyTrust, ScanResult
@@ -86,7 +86,11 @@ def judge(policy: Policy, result: ScanResult, opts: Options, clock: Clock) -> Ou
     first_seen = history.first_seen(opts.history) if opts.history else None
     verdict = evaluate(policy, result.findings, result.scanners, today=clock.today,
                        baseline=opts.baseline, first_seen=first_seen, threat=result.threat)
-    verdict = add_floor_gates(policy, result, verdict)  # coverage floors
+    if opts.history is not None:  # as of the last recorded run, before this one is added
+        result = replace(result, effectiveness=effectiveness.measure(opts.history,
+                                                                     policy.sla_days))
+    # coverage floors and effectiveness limits
+    verdict = add_floor_gates(policy, result, verdict, history_given=opts.history is not None)
     change = None
     if opts.history is not None:
         now = clock.now or history.parse_now(None, clock.today)

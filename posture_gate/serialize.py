@@ -13,6 +13,8 @@ from typing import Any
 from . import strictjson as sj
 from .coverage import Coverage
 from .coverage import from_dict as coverage_from_dict
+from .effectiveness import Effectiveness
+from .effectiveness import from_dict as effectiveness_from_dict
 from .errors import InputError
 from .model import RUN_SCHEMA, Finding, PolicyTrust, RepoConfigFile, ScannerRun, ScanResult
 from .policy.model import GateKind, GateResult, Verdict, VerdictStatus
@@ -57,6 +59,7 @@ def read_run(doc: Mapping[str, Any], source: str) -> ScanResult:
             threat=tuple(ThreatSource.from_dict(t, f"threat[{i}].") for i, t in
                          enumerate(sj.field(doc, "threat", list, required=False) or [])),
             coverage=_coverage(doc),
+            effectiveness=_effectiveness(doc),
         )
     except sj.ShapeError as exc:
         raise InputError(f"{source}: malformed findings file: {exc}") from None
@@ -102,6 +105,16 @@ def _coverage(doc: Mapping[str, Any]) -> Coverage | None:
         return coverage_from_dict(raw)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise sj.ShapeError(f"coverage is malformed ({one_line(exc, 80)})") from None
+
+
+def _effectiveness(doc: Mapping[str, Any]) -> Effectiveness | None:
+    raw = sj.field(doc, "effectiveness", dict, required=False)
+    if raw is None:
+        return None
+    try:
+        return effectiveness_from_dict(raw)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise sj.ShapeError(f"effectiveness is malformed ({one_line(exc, 80)})") from None
 
 
 def read_verdict(doc: Mapping[str, Any], run: ScanResult, source: str) -> Verdict:

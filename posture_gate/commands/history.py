@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from .. import history, trends
+from .. import effectiveness, history, trends
+from ..effectiveness_view import text_lines
 from ..fsutil import write_atomic
 
 
@@ -25,17 +26,35 @@ _HISTORY_OPTION = click.option(
 @history_group.command("show")
 @_HISTORY_OPTION
 @click.option("--runs", default=30, show_default=True, help="Recent runs to list (0: all).")
-def history_show(history_file: Path, runs: int) -> None:
-    """Totals per category over time and the week-over-week change."""
-    click.echo(show_text(history_file, runs), nl=False)
+@click.option("--sla-days", "sla", multiple=True, metavar="SEVERITY=DAYS",
+              help="An SLA for the compliance lines, e.g. critical=7 (repeatable; the "
+              "policy's sla_days).")
+def history_show(history_file: Path, runs: int, sla: tuple[str, ...] = ()) -> None:
+    """Totals per category over time, the week-over-week change, and effectiveness: time
+    to fix, SLA compliance, open ages, introduced vs fixed per week."""
+    click.echo(show_text(history_file, runs, _sla(sla)), nl=False)
 
 
-def show_text(path: Path, runs: int = 30) -> str:
-    """The last `runs` runs' totals per category, then week over week (0 runs: all)."""
+def _sla(values: tuple[str, ...]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in values:
+        sev, sep, days = v.partition("=")
+        if not sep or not days.strip().isdigit() or sev.strip() not in (
+                "critical", "high", "medium", "low", "info", "unknown"):
+            raise click.BadParameter(f"{v!r}: expected SEVERITY=DAYS", param_hint="--sla-days")
+        out[sev.strip()] = int(days)
+    return out
+
+
+def show_text(path: Path, runs: int = 30, sla_days: dict[str, int] | None = None) -> str:
+    """The last `runs` runs' totals per category, then week over week (0 runs: all), then
+    effectiveness."""
     points = history.trends(path, runs)
     if not points:
         return f"{path}: no runs recorded\n"
-    return trends.text_table(points, history.history_week_over_week(path))
+    eff = text_lines(effectiveness.measure(path, sla_days or {}))
+    return trends.text_table(points, history.history_week_over_week(path)) + \
+        ("\n" + "\n".join(eff) + "\n" if eff else "")
 
 
 @history_group.command("export")

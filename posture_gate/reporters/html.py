@@ -20,8 +20,7 @@ from collections.abc import Sequence
 from ..model import Category, Finding, ScanResult, Severity, TrendPoint
 from ..policy.evaluate import Verdict, totals
 from ..textutil import one_line
-from .sections import coverage_html
-from .sections import coverage_html
+from .sections import coverage_html, effectiveness_html
 from .threatinfo import finding_note, source_lines
 from .unknowns import unknown_line
 from .vexinfo import vex_line
@@ -290,7 +289,7 @@ class HtmlReporter:
             '<h2>Totals</h2><section id="totals">', *_totals(verdict), "</section>",
             '<h2>Trends</h2><section id="trends">', *_trends(run), "</section>",
             *coverage_html(run.coverage),
-            *coverage_html(run.coverage),
+            *effectiveness_html(run.effectiveness),
             '<h2>Findings</h2><section id="findings">', *_findings(verdict), "</section>",
             f"</main><script>{_SCRIPT}</script></body></html>",
         ]

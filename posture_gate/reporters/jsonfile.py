@@ -71,6 +71,8 @@ def document(run: ScanResult, verdict: Verdict) -> dict[str, Any]:
         "outside_links": list(run.outside_links),
         **({"threat": [t.to_dict() for t in run.threat]} if run.threat else {}),
         **({"coverage": run.coverage.to_dict()} if run.coverage is not None else {}),
+        **({"effectiveness": run.effectiveness.to_dict()}
+           if run.effectiveness is not None else {}),
         "scanners": [_prose(s.to_dict(), "reason", "warnings") for s in run.scanners],
         "totals": _table(verdict.findings),
         "totals_by_target": {t: _table(verdict.findings, t) for t in targets},

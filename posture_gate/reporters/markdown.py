@@ -19,7 +19,7 @@ from ..model import Category, Finding, RunStatus, ScanResult, Severity, sort_fin
 from ..policy.evaluate import GateResult, Verdict, totals
 from ..textutil import one_line
 from .base import data_freshness, policy_lines
-from .sections import coverage_markdown, floor_note
+from .sections import coverage_markdown, effectiveness_markdown, floor_note
 from .threatinfo import finding_note, source_lines
 from .unknowns import unknown_line
 
@@ -196,6 +196,7 @@ class MarkdownReporter:
                 out.append("")
 
         out += coverage_markdown(run.coverage)
+        out += effectiveness_markdown(run.effectiveness)
         out += _since_last(verdict)
 
         out.append("### Scanners")
