@@ -81,8 +81,23 @@ class Completed:
 
 
 def which(name: str) -> str | None:
-    """PATH only, like every CI tool: what runs is what the job's PATH says."""
-    return shutil.which(name)
+    return locate(name)[0]
+
+
+def interpreter_dir() -> Path:
+    return Path(sys.executable).parent
+
+
+def locate(name: str) -> tuple[str | None, str]:
+    """(path, where it came from). First the directory of the Python running posture-gate
+    (its venv's or pipx's bin/: the scanners installed with it, also when that venv is not
+    activated), then PATH. That directory is posture-gate's own install, trusted as much
+    as posture-gate itself; sys.executable is not resolved, a venv's python is a link."""
+    beside = interpreter_dir() / name if sys.executable else None
+    if beside is not None and beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside), "beside posture-gate's Python"
+    found = shutil.which(name)
+    return found, "from PATH" if found else "not found beside posture-gate's Python or on PATH"
 
 
 # --- process groups and the watchdog -------------------------------------------------

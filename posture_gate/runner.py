@@ -88,7 +88,8 @@ def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path) -> JobO
     except proc.NotFound:
         stdout_path.unlink(missing_ok=True)
         return outcome(RunStatus.FAILED,
-                       f"not installed: '{scanner.executable}' is not on PATH")
+                       f"not installed: '{scanner.executable}' is neither beside "
+                       "posture-gate's Python nor on PATH")
     except proc.Cancelled:
         stdout_path.unlink(missing_ok=True)
         return outcome(RunStatus.FAILED, "stopped: posture-gate was interrupted")
