@@ -1,0 +1,135 @@
+"""The package's shape, checked from its source: which module may import which, and no
+module over MAX_LINES lines (docs/architecture.md describes the layers).
+
+Imports are read with `ast` (nothing is imported), relative imports resolved, and an
+import of a package counts as an import of each submodule it names (`from .. import
+history` is an import of posture_gate.history).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+PACKAGE = REPO / "posture_gate"
+MAX_LINES = 400
+TOP = ("posture_gate.cli", "posture_gate.commands", "posture_gate.pipeline")
+RUN = ("posture_gate.scan", "posture_gate.runner", "posture_gate.notify", "posture_gate.hooks",
+       "posture_gate.init")
+DATA = ("posture_gate.model", "posture_gate.policy.model", "posture_gate.serialize",
+        "posture_gate.targets", "posture_gate.textutil", "posture_gate.errors",
+        "posture_gate.strictjson", "posture_gate.dates", "posture_gate.trends",
+        "posture_gate.fsutil", "posture_gate.redact")
+
+# (modules the rule is about, modules they must not import, why)
+RULES: tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...] = (
+    (("posture_gate.policy",), ("posture_gate.reporters", "posture_gate.history", *RUN, *TOP),
+     "the policy decides; it does not store, report or run"),
+    (("posture_gate.reporters",), ("posture_gate.history", *RUN, *TOP),
+     "reporters are pure renderers of (run, verdict)"),
+    (("posture_gate.scanners",), ("posture_gate.policy", "posture_gate.reporters",
+                                  "posture_gate.history", *RUN, *TOP),
+     "a scanner knows only itself"),
+    (("posture_gate.history",), ("posture_gate.reporters", *RUN, *TOP),
+     "storage is below everything that shows it"),
+    (DATA, ("posture_gate.reporters", "posture_gate.history", "posture_gate.policy.evaluate",
+            "posture_gate.policy.schema", *RUN, *TOP),
+     "data types sit at the bottom"),
+    # policy/model.py may name scanner settings (a policy configures the scanners)
+    (tuple(m for m in DATA if m != "posture_gate.policy.model"), ("posture_gate.scanners",),
+     "the finding model knows no scanner"),
+)
+# Only the command layer may reach the command layer.
+ENTRY_IMPORTERS = ("posture_gate.cli", "posture_gate.commands", "posture_gate.pipeline",
+                   "posture_gate.__main__", "posture_gate.hooks")  # hooks: the pre-commit run
+# Modules other helpers were still splitting when this test landed (issue 12). Remove a
+# name once the module is under MAX_LINES: the test then holds it there.
+SIZE_PENDING = frozenset({"posture_gate.scanners.trivy"})
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))
+            if "rules" not in p.relative_to(PACKAGE).parts}
+
+
+def imports(name: str, path: Path, known: set[str]) -> Iterator[tuple[str, int]]:
+    """(imported posture_gate module, line) for every import in the file."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[:len(base) - (node.level - 1)]
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            yield target, node.lineno
+            for alias in node.names:
+                if f"{target}.{alias.name}" in known:
+                    yield f"{target}.{alias.name}", node.lineno
+
+
+def within(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def edges() -> list[tuple[str, str, str]]:
+    """(importer, imported, file:line) for every import inside the package."""
+    mods = modules()
+    known = set(mods)
+    out = []
+    for name, path in mods.items():
+        for target, line in imports(name, path, known):
+            if within(target, ("posture_gate",)) and target != name:
+                out.append((name, target, f"{path.relative_to(REPO)}:{line}"))
+    return out
+
+
+def test_the_import_walk_sees_relative_and_package_imports() -> None:
+    found = {(a, b) for a, b, _ in edges()}
+    # a known arrow of each form, so a broken resolver cannot pass the rules vacuously
+    assert ("posture_gate.policy.evaluate", "posture_gate.policy.model") in found
+    assert ("posture_gate.reporters.markdown", "posture_gate.model") in found
+    assert ("posture_gate.policy.schema", "posture_gate.policy.yamlload") in found
+
+
+@pytest.mark.parametrize("sources, forbidden, why", RULES, ids=[r[2] for r in RULES])
+def test_no_import_runs_up_the_layers(sources: tuple[str, ...], forbidden: tuple[str, ...],
+                                      why: str) -> None:
+    bad = [f"{where}: {a} imports {b}" for a, b, where in edges()
+           if within(a, sources) and within(b, forbidden)]
+    assert bad == [], why
+
+
+def test_only_the_command_layer_imports_the_command_layer() -> None:
+    bad = [f"{where}: {a} imports {b}" for a, b, where in edges()
+           if within(b, TOP) and not within(a, ENTRY_IMPORTERS)]
+    assert bad == []
+
+
+def test_no_module_over_the_size_limit() -> None:
+    sizes = {name: len(path.read_text().splitlines()) for name, path in modules().items()}
+    over = {n: s for n, s in sizes.items() if s > MAX_LINES and n not in SIZE_PENDING}
+    assert over == {}, f"split these along their seams (limit {MAX_LINES} lines)"
+
+
+@pytest.mark.xfail(strict=False, reason="modules another change was still splitting")
+@pytest.mark.parametrize("name", sorted(SIZE_PENDING))
+def test_pending_modules_get_under_the_size_limit(name: str) -> None:
+    path = modules().get(name)
+    assert path is None or len(path.read_text().splitlines()) <= MAX_LINES
