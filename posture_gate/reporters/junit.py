@@ -1,4 +1,4 @@
-"""JUnit XML for GitLab's test report and Jenkins (FORMATS.md section 5).
+"""JUnit XML for GitLab's test report and Jenkins (docs/formats.md section 3).
 
 One test case per policy gate (failure when over its limit) and one per scanner job
 (error when a required scanner failed, skipped when an optional one did). Class names are

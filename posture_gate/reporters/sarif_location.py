@@ -53,7 +53,7 @@ def location(f: Finding) -> dict[str, Any]:
             f.location.end_line >= start else start
     else:
         path, start, end = image_placeholder(f.image), 1, 1
-    # Columns are unknown: 1..1 like trivy; every region value >= 1 (docs/formats.md, SARIF).
+    # Columns are unknown: 1..1 like trivy; every region value >= 1 (docs/formats.md 1.4).
     return {"physicalLocation": {
         "artifactLocation": {"uri": artifact_uri(path), "uriBaseId": "%SRCROOT%"},
         "region": {"startLine": start, "startColumn": 1, "endLine": end, "endColumn": 1},

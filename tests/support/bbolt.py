@@ -2,7 +2,7 @@
 
 The writer builds a whole database file in one pass from a nested mapping:
 a ``dict`` is a bucket, ``bytes``/``str`` is a value. Layout (see
-/work/shared/TRIVY_OFFLINE.md section 2 and etcd-io/bbolt ``internal/common``):
+docs/trivy-offline.md section 2 and etcd-io/bbolt ``internal/common``):
 
 - page 0 and 1: meta pages (magic, version 2, page size, root bucket, freelist
   page id, high-water page id, txid, FNV-1a-64 checksum over the 56 bytes before it);

@@ -1,7 +1,7 @@
 """Write a trivy vulnerability DB (``<cache>/db/trivy.db`` + ``metadata.json``) from a
 readable advisory fixture, in pure Python, so the real trivy can scan with no network.
 
-Layout written (trivy-db schema 2, see /work/shared/TRIVY_OFFLINE.md section 1)::
+Layout written (trivy-db schema 2, see docs/trivy-offline.md section 1)::
 
     "<platform>"  e.g. "debian 12", "alpine 3.19", "pip::GitHub Security Advisory pip"
         "<package>"   (OS: the *source* package; pip: lower-case, "_" -> "-")
