@@ -5,12 +5,13 @@ records as an OSV all.zip export (<ID>.json members), cold and warm.
 
 Not a test: prints figures. Targets (issue #13): warm < 0.3 s, cold < 2 s of CPU.
 
-    python benchmarks/advisories.py [--advisories DIR|ZIP|TAR.GZ] [--requirements FILE]
+    python benchmarks/advisories.py --advisories DIR|ZIP|TAR.GZ [--requirements FILE]
                                     [--repeat 5] [--old-ref REF]
 
-Default source: the whole PyPI advisory database tarball in ../shared/advisories/. The old
-`load_dir` is read from git (`--old-ref`, default: the last commit before the index) and run
-in this same process, so both sides see the same files, page cache and machine load.
+The source should be the whole PyPI advisory database (a tarball of pypa/advisory-database's
+`vulns/`): examples/advisories is too small to measure. The old `load_dir` is read from git
+(`--old-ref`, default: the last commit before the index) and run in this same process, so
+both sides see the same files, page cache and machine load.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ sys.path.insert(0, str(REPO))
 
 from posture_gate import advisories  # noqa: E402
 
-SHARED = REPO.parent / "shared" / "advisories"
 OLD_REF = "c1579a4^"  # posture_gate/advisories.py before the index (load_dir)
 
 # The runtime pins of a real Django app (djangogirls/djangogirls, requirements.txt at
@@ -101,12 +101,7 @@ def measure(fn: Callable[[], Mapping[str, list[str]]]) -> tuple[float, float,
     return time.process_time() - cpu, time.perf_counter() - wall, answers
 
 
-def source_of(arg: str | None, tmp: Path) -> Path:
-    if arg is None:
-        found = sorted(SHARED.glob("pypa-advisory-database-vulns-*.tar.gz"))
-        if not found:
-            sys.exit(f"no advisory tarball in {SHARED}; give --advisories")
-        arg = str(found[-1])
+def source_of(arg: str, tmp: Path) -> Path:
     path = Path(arg)
     if path.name.endswith((".tar.gz", ".tgz")):
         with tarfile.open(path) as tar:
@@ -118,7 +113,9 @@ def source_of(arg: str | None, tmp: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--advisories", help="directory, OSV all.zip or .tar.gz of records")
+    parser.add_argument("--advisories", required=True,
+                        help="directory, OSV all.zip or .tar.gz of records (e.g. a tarball of "
+                             "github.com/pypa/advisory-database's vulns/)")
     parser.add_argument("--requirements", type=Path, help="pins to query (default: 30 pins "
                         "of a real Django app)")
     parser.add_argument("--repeat", type=int, default=5)
