@@ -23,12 +23,12 @@ escapes them); names, identifiers, files, packages, versions and messages are on
 from __future__ import annotations
 
 import datetime
-import json
 import re
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+from .. import jsonout
 from ..model import Category, Finding, RunStatus, ScannerRun, ScanResult, Severity, sort_findings
 from ..policy.evaluate import Verdict
 from ..scanners import SCANNERS
@@ -254,7 +254,7 @@ class _GitlabReporter:
             "vulnerabilities": vulns,
             **self.top_level(findings),
         }
-        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        return jsonout.dumps(doc) + "\n"
 
     @property
     def filename_schema(self) -> str:

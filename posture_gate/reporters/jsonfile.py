@@ -12,9 +12,9 @@ data is unchanged.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from ..jsonout import dumps_escaped
 from ..model import RUN_SCHEMA, Finding, ScanResult
 from ..policy.evaluate import totals
 from ..policy.model import Verdict
@@ -23,7 +23,7 @@ from ..serialize import gate_dict
 # Reading findings.json back is data, not reporting: serialize.py. Re-exported for callers.
 from ..serialize import read_run as read_run
 from ..serialize import read_verdict as read_verdict
-from ..textutil import clean, json_escape_invisible
+from ..textutil import clean
 
 
 def _table(findings: tuple[Finding, ...], target: str | None = None) -> dict[str, Any]:
@@ -96,5 +96,4 @@ class JsonReporter:
     filename = "findings.json"
 
     def render(self, run: ScanResult, verdict: Verdict) -> str:
-        return json_escape_invisible(
-            json.dumps(document(run, verdict), indent=2, ensure_ascii=False)) + "\n"
+        return dumps_escaped(document(run, verdict)) + "\n"

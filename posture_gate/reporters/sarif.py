@@ -43,6 +43,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from .. import jsonout
 from ..model import Finding, RunStatus, ScannerRun, ScanResult, Severity, sort_findings
 from ..policy.evaluate import Verdict
 from ..scanners import SCANNERS
@@ -310,7 +311,7 @@ def _log(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _dump(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return jsonout.dumps(doc) + "\n"
 
 
 def _gz_size(obj: Any) -> int:
