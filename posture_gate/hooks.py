@@ -1,9 +1,10 @@
 """`posture-gate pre-commit FILES...`: the fast hook (code and secret scans, seconds).
 
-Runs bandit and trivy's secret scanner on exactly the files pre-commit passes, through the
-same adapters, policy and gates as `scan`. semgrep is left to the full hook
-(`posture-gate-full`): it takes about 7 s to start even on one file, bandit and trivy about
-1 s each.
+Runs bandit, semgrep (on the Python files) and trivy's secret scanner on exactly the files
+pre-commit passes, through the same adapters, merge, policy and gates as `scan`: a finding
+gets the severity the full scan gives it (bandit rates B105 low; merged with semgrep's
+pg-hardcoded-password it is high). semgrep's start-up costs a few seconds; dependency and
+image scans are left to the full hook (`posture-gate-full`).
 
 The files are copied into a private snapshot directory under their repo-relative paths and
 scanned there: trivy takes one target, and the snapshot keeps findings' paths, fingerprints,

@@ -13,11 +13,12 @@ from ..conftest import run_cli
 TODAY = datetime.date(2026, 1, 1)
 
 
-def test_fast_policy_narrows_bandit_and_trivy_to_the_files() -> None:
+def test_fast_policy_narrows_bandit_semgrep_and_trivy_to_the_files() -> None:
     policy = schema.load_policy("default", today=TODAY)
     fast = fast_policy(policy, ["a.py", "pkg/b.py"])
-    assert sorted(fast.scanners) == ["bandit", "trivy"]
+    assert sorted(fast.scanners) == ["bandit", "semgrep", "trivy"]
     assert fast.scanners["bandit"].options["paths"] == ["a.py", "pkg/b.py"]
+    assert fast.scanners["semgrep"].options["paths"] == ["a.py", "pkg/b.py"]
     assert fast.scanners["trivy"].options["scanners"] == ["secret"]
     assert fast.gates == policy.gates and fast.advisories is None
 
