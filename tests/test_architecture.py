@@ -133,3 +133,20 @@ def test_no_module_over_the_size_limit() -> None:
 def test_pending_modules_get_under_the_size_limit(name: str) -> None:
     path = modules().get(name)
     assert path is None or len(path.read_text().splitlines()) <= MAX_LINES
+
+
+def test_the_architecture_doc_names_every_module() -> None:
+    """docs/architecture.md's module map: a new module is described there (in a package,
+    the package's directory and the file's name; `__init__.py`, the directory)."""
+    doc = (REPO / "docs" / "architecture.md").read_text()
+
+    def named(rel: Path) -> bool:
+        folder = f"{rel.parent.as_posix()}/"
+        if rel.name == "__init__.py":
+            return rel.parent == Path(".") or f"`{folder}" in doc
+        return f"`{rel.as_posix()}`" in doc or (
+            rel.parent != Path(".") and f"`{folder}" in doc and f"`{rel.name}`" in doc)
+
+    missing = [str(p.relative_to(PACKAGE)) for p in modules().values()
+               if not named(p.relative_to(PACKAGE))]
+    assert missing == [], "add them to docs/architecture.md, section Module map"
