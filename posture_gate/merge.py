@@ -1,24 +1,35 @@
-"""Dedup across scanners, `found_by`, and target assignment.
+"""Dedup across scanners and `found_by` (target assignment is in targets.py).
 
 Two findings are one problem when
 - dependency: same package (PEP 503 name) and version, overlapping advisory ids
   (pip-audit and trivy on the same requirement, or on the same package in an image);
-- code: same file, overlapping lines, a CWE in common, found by different scanners
-  (bandit and semgrep flagging the same call).
+- code: same file, found by different scanners, the same weakness (a CWE in common, or
+  one weakness under two numbers: weakness.py's table) and the same statement: lines that
+  overlap, or (with the source, statements.py) one logical statement spread over lines, or
+  a variable built in one statement and used by a later one of the same function (a query
+  string built, then executed). Two weaknesses on one line stay two findings.
 The survivor is chosen by a fixed scanner priority, not by severity, so its
 fingerprint does not flip between runs; the others' ids go to `merged_fingerprints`.
 """
 
 from __future__ import annotations
 
-import fnmatch
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from .advisories import canonical_name
 from .model import Category, Finding, Location, Package, Severity
 from .scanners import SCANNERS
+from .statements import StatementIndex
+
+# Moved to targets.py; re-exported while callers move.
+from .targets import TargetRule as TargetRule
+from .targets import assign_targets as assign_targets
+from .targets import path_matches as path_matches
+from .targets import target_of as target_of
+from .weakness import same_weakness
 
 # Each scanner declares its rank (Scanner.merge_rank).
 PRIORITY = tuple(sorted(SCANNERS, key=lambda name: SCANNERS[name].merge_rank))
@@ -43,13 +54,17 @@ def _same_dependency(a: Finding, b: Finding) -> bool:
             and bool(set(a.identifiers) & set(b.identifiers)))
 
 
-def _same_code(a: Finding, b: Finding) -> bool:
-    if a.scanner == b.scanner or not (a.cwes & b.cwes):
+def _same_code(a: Finding, b: Finding, spans: StatementIndex | None = None) -> bool:
+    if a.scanner == b.scanner or not same_weakness((a.rule_id,), a.cwes, (b.rule_id,), b.cwes):
         return False
     la, lb = _lines(a.location), _lines(b.location)
     if la is None or lb is None or a.location is None or b.location is None:
         return False
-    return a.location.path == b.location.path and la[0] <= lb[1] and lb[0] <= la[1]
+    if a.location.path != b.location.path:
+        return False
+    if la[0] <= lb[1] and lb[0] <= la[1]:
+        return True
+    return spans is not None and spans.same_statement(a.location.path, la, lb)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,7 +74,10 @@ class Merge:
     found_by: tuple[str, ...]
 
 
-def dedup(findings: Sequence[Finding]) -> tuple[list[Finding], list[Merge]]:
+def dedup(findings: Sequence[Finding], root: Path | None = None
+          ) -> tuple[list[Finding], list[Merge]]:
+    """With `root` (the scanned tree), code findings are also compared by statement."""
+    spans = StatementIndex(root) if root is not None else None
     parent = list(range(len(findings)))
 
     def find(i: int) -> int:
@@ -75,10 +93,10 @@ def dedup(findings: Sequence[Finding]) -> tuple[list[Finding], list[Merge]]:
         elif f.category is Category.CODE and f.location:
             buckets[("code", f.location.path)].append(i)
     for (kind, _), idx in buckets.items():
-        same = _same_dependency if kind == "pkg" else _same_code
         for n, i in enumerate(idx):
             for j in idx[n + 1:]:
-                if same(findings[i], findings[j]):
+                a, b = findings[i], findings[j]
+                if _same_dependency(a, b) if kind == "pkg" else _same_code(a, b, spans):
                     parent[find(i)] = find(j)
     groups: dict[int, list[Finding]] = defaultdict(list)
     for i, f in enumerate(findings):
@@ -125,32 +143,3 @@ def _combine(members: list[Finding]) -> Finding:
         layer=head.layer or next((m.layer for m in rest if m.layer), None),
         merged_fingerprints=tuple(dict.fromkeys((*head.merged_fingerprints, *merged))),
     )
-
-
-@dataclass(frozen=True, kw_only=True)
-class TargetRule:
-    name: str
-    paths: tuple[str, ...] = ()
-    image: str | None = None
-
-
-def path_matches(path: str, pattern: str) -> bool:
-    pattern = pattern.rstrip("/")
-    if any(ch in pattern for ch in "*?["):
-        return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern + "/*")
-    return path == pattern or path.startswith(pattern + "/") or pattern in ("", ".")
-
-
-def target_of(f: Finding, targets: Sequence[TargetRule]) -> str | None:
-    """First target that claims the finding: by image for image findings, else by path."""
-    for t in targets:
-        if f.image is not None:
-            if t.image is not None and t.image == f.image:
-                return t.name
-        elif f.location is not None and any(path_matches(f.location.path, p) for p in t.paths):
-            return t.name
-    return None
-
-
-def assign_targets(findings: Sequence[Finding], targets: Sequence[TargetRule]) -> list[Finding]:
-    return [f.with_(target=target_of(f, targets)) for f in findings]

@@ -34,6 +34,8 @@ from .runner import enrich_all, publish_raw
 from .scanners import SCANNERS
 from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
 from .threat.feeds import Expand, ThreatData, enrich
+from .vex.apply import apply as apply_vex
+from .vex.data import Statement
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +49,8 @@ class ScanOptions:
     cache_dir: Path | None = None
     # KEV/EPSS records, loaded (and age-checked) by the caller before the scan starts
     threat: ThreatData | None = None
+    # VEX statements from the trusted --vex files (vex/apply.py), applied after the merge
+    vex: tuple[Statement, ...] = ()
     # reuse scanner results from <cache_dir>/results when every key part matches
     result_cache: bool = False
     # the PR lane: file-level scanners scan only the files changed since this git revision
@@ -210,7 +214,7 @@ def scan(policy: Policy, opts: ScanOptions,
     runs = [*failed, *(replace(o.run, categories=_values(s.job_categories(j)))
                        for (s, j), o in zip(jobs, outcomes, strict=True))]
     raw = [f for o in outcomes for f in o.findings]
-    findings, merges = dedup(fp.disambiguate(raw))
+    findings, merges = dedup(fp.disambiguate(raw), root=root)  # statements read from root
     provider = provider_for(policy.platform, opts.platform) if not opts.only else None
     if provider is not None:  # the platform's settings, from its API (platform/)
         checked = check_platform(policy.platform or PlatformSettings(), provider, os.environ)
@@ -218,6 +222,7 @@ def scan(policy: Policy, opts: ScanOptions,
         findings = [*findings, *checked.findings]
     if opts.threat is not None:
         findings = list(enrich(findings, opts.threat, _aliases(db)))
+    findings = list(apply_vex(findings, opts.vex))
     cov = None
     if not opts.only and not opts.changed_since:  # a narrowed scan says nothing of the tree
         cov = measure(root, runs, opts.output_dir, exclude_dirs=exclude_dirs,
