@@ -1,4 +1,4 @@
-"""GitLab security reports (FORMATS.md section 2): SAST, dependency scanning, container
+"""GitLab security reports (docs/formats.md section 2): SAST, dependency scanning, container
 scanning and secret detection.
 
 Every report declares schema version 15.0.7 (accepted by the widest range of GitLab

@@ -1,11 +1,11 @@
-"""SARIF 2.1.0 for GitHub code scanning (FORMATS.md section 1).
+"""SARIF 2.1.0 for GitHub code scanning (docs/formats.md section 1).
 
 One SARIF run per scanner (`finding.scanner`), each with its own `automationDetails.id`
 (`posture-gate/<scanner>/`), so GitHub never combines or replaces runs of one upload.
 A run is emitted for every scanner in `run.scanners`, even with no results, so a scanner
 that found nothing closes its old alerts instead of leaving them open.
 
-Fingerprints (FORMATS.md 1.5): every result carries `partialFingerprints["postureGate/v1"]`
+Fingerprints (docs/formats.md 1.5): every result carries `partialFingerprints["postureGate/v1"]`
 (our line-independent sha256) AND `partialFingerprints["primaryLocationLineHash"]` set to
 the same value. Reasons for setting `primaryLocationLineHash` ourselves instead of letting
 `upload-sarif` compute it:
@@ -19,7 +19,7 @@ the same value. Reasons for setting `primaryLocationLineHash` ourselves instead 
 The cost: `upload-sarif` logs a warning for each result whose supplied value differs
 from the one it would compute; it keeps ours.
 
-Splitting (FORMATS.md 1.2): GitHub rejects a file over 25,000 results per run, 20 runs
+Splitting (docs/formats.md 1.2): GitHub rejects a file over 25,000 results per run, 20 runs
 or 10 MB gzip-compressed. `files()` stays well under: at most RESULTS_PER_RUN results per
 run (a scanner over it becomes several runs `posture-gate/<scanner>/part-N/`),
 RUNS_PER_FILE runs and GZIP_BUDGET compressed bytes per file (posture-gate.sarif,
