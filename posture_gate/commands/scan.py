@@ -21,6 +21,8 @@ from ..scanners import SCANNERS
 from ..textutil import one_line
 from . import output
 from .common import DEFAULT_POLICY_FILE, formats, load_saved, today
+from .threatopts import threat_data
+from .vexopts import vex_statements
 
 
 @click.command("scan")
@@ -41,6 +43,16 @@ from .common import DEFAULT_POLICY_FILE, formats, load_saved, today
               help="Directory of OSV records or an OSV all.zip export, served to pip-audit "
               "on 127.0.0.1 (indexed once into the cache).")
 @click.option("--image", "images", multiple=True, help="Container image ref or tarball.")
+@click.option("--kev", type=click.Path(path_type=Path),
+              help="CISA known_exploited_vulnerabilities.json (pinned copy): findings get "
+              "kev, for gates.kev. Wins over the policy's threat.kev.")
+@click.option("--epss", type=click.Path(path_type=Path),
+              help="FIRST epss_scores-YYYY-MM-DD.csv[.gz] (pinned copy): findings get epss, "
+              "for min_epss/min_percentile. Wins over the policy's threat.epss.")
+@click.option("--vex", "vex_files", multiple=True, type=click.Path(path_type=Path),
+              help="OpenVEX or CycloneDX VEX file, repeatable: not_affected/fixed statements "
+              "for a package version suppress its findings (shown suppressed). Trusted "
+              "input: a file inside PATH only when the trusted policy's vex: names it.")
 @click.option("--baseline", type=click.Path(path_type=Path), help="Baseline for new/ratchet.")
 @click.option("--only", multiple=True, type=click.Choice(sorted(SCANNERS)),
               help="Run only these scanners.")
@@ -82,7 +94,9 @@ def scan_cmd(path: Path, policy: str | None, policy_ref: str | None, output_dir:
              skip_db_update: bool | None, offline_scan: bool | None, today_iso: str | None,
              history_file: Path | None, now_iso: str | None,
              cache_dir: Path | None = None, no_cache: bool = False,
-             changed_since: str | None = None, platform: str | None = None) -> None:
+             changed_since: str | None = None, platform: str | None = None,
+             kev: Path | None = None, epss: Path | None = None,
+             vex_files: tuple[Path, ...] = ()) -> None:
     """Scan PATH (default: .) and gate the result."""
     day = today(today_iso)
     names = formats(format_list)
@@ -102,13 +116,16 @@ def scan_cmd(path: Path, policy: str | None, policy_ref: str | None, output_dir:
     base = baseline_mod.load(baseline) if baseline else None
     if advisories is not None and not (advisories.is_dir() or advisories.is_file()):
         raise UsageError(f"--advisories: {advisories}: not a directory or an OSV zip")
+    threat = threat_data(pol, path.resolve(), kev=kev, epss=epss, today=day)
+    vex = vex_statements(pol, path.resolve(), vex_files)
     clock = pipeline.Clock(today=day, now=history.parse_now(now_iso, day) if now_iso else None)
     outcome = pipeline.run(pol, pipeline.Options(
         scan=ScanOptions(root=path, output_dir=shown.scan_dir or output_dir,
                          advisories=advisories,
                          images=images, only=only, platform=platform,
                          cache_dir=cache_dir.resolve() if cache_dir else None,
-                         result_cache=not no_cache, changed_since=changed_since),
+                         result_cache=not no_cache, changed_since=changed_since, threat=threat,
+                         vex=vex),
         formats=("json", *names), baseline=base, history=history_file,
         trust=resolved.trust), clock)
     output.show(outcome, shown)

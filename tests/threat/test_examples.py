@@ -3,6 +3,7 @@ the EPSS floor and the GHSA severities on real findings."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections import Counter
@@ -101,3 +102,21 @@ def test_ghsa_records_resolve_unknown_severities(tmp_path: Path) -> None:
     assert line and line.startswith(f"severity unknown for {unknown_after} of ")
     print(f"unknown dependency findings: {unknown_before} -> {unknown_after} of "
           f"{len(_deps(after))}")
+
+
+def test_the_cyclonedx_sbom_of_the_examples_lists_every_audited_pin(tmp_path: Path) -> None:
+    from posture_gate.reporters import REPORTERS
+
+    from ..reporters.test_cyclonedx import bom_errors
+
+    run = _scan(tmp_path, EXAMPLES / "advisories")
+    p = tmp_path / "policy.yml"
+    verdict = evaluate(schema.load_policy(str(p), today=TODAY), run.findings, run.scanners,
+                       today=TODAY, threat=run.threat)
+    doc = json.loads(REPORTERS["cyclonedx"].render(run, verdict))
+    assert bom_errors(doc) == []
+    pins = [line.split("==") for line in
+            (EXAMPLES / "webapp" / "requirements.txt").read_text().split()]
+    assert {c["purl"] for c in doc["components"]} == \
+        {f"pkg:pypi/{n}@{v}" for n, v in pins}  # gunicorn and cryptography too: audited
+    assert len(doc["vulnerabilities"]) == len(_deps(run)) == 21
