@@ -138,6 +138,20 @@ def test_init_output_passes_in_every_client(tmp_path: Path, source_repo: tuple[P
     assert sarif["runs"]
     assert (results / "uploaded.category").read_text(encoding="utf-8") == "posture-gate"
     # the default path really installed: `doctor` lists the pinned scanners in the new venv
-    for line in ("posture-gate-venv/bin/semgrep version 1.185.0 tested",
-                 "posture-gate-venv/bin/bandit version 1.9.4 tested"):
+    for line in ("posture-gate-venv/bin/semgrep (beside posture-gate's Python) version "
+                 "1.185.0 tested",
+                 "posture-gate-venv/bin/bandit (beside posture-gate's Python) version 1.9.4 "
+                 "tested"):
         assert line in log, log[-4000:]
+
+
+def test_init_adds_ci_files_next_to_an_existing_policy(tmp_path: Path) -> None:
+    (tmp_path / "posture-gate.yml").write_text("version: 1\n# mine\n", encoding="utf-8")
+    alone = run_cli("init", cwd=tmp_path)  # nothing else to write: refused, kept
+    assert alone.returncode == 2 and "posture-gate.yml exists" in alone.stderr
+    done = run_cli("init", "--github", "--gitlab", "--pre-commit", "--rev", SHA,
+                   "--action", f"posture-gate/posture-gate@{SHA}", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "kept" in done.stdout and "posture-gate.yml" in done.stdout
+    assert (tmp_path / "posture-gate.yml").read_text(encoding="utf-8") == "version: 1\n# mine\n"
+    assert all((tmp_path / f).is_file() for f in FILES[1:])
