@@ -147,8 +147,14 @@ runs:
     return dest
 
 
+# action.yml's actions/cache pin; act gets a local stub for it (tests/data/actions-cache-stub)
+ACTIONS_CACHE_SHA = "0057852bfaa89a56745cba8c7296529d2fc39830"  # actions/cache v4.3.0
+ACTIONS_CACHE_STUB = REPO / "tests" / "data" / "actions-cache-stub"
+
+
 def act(workdir: Path, env: dict[str, str], *args: str,
         timeout: float = 280) -> subprocess.CompletedProcess[str]:
-    """act in host mode (no containers), no cache server."""
-    return run([tool("act"), *args, "-P", "ubuntu-latest=-self-hosted", "--no-cache-server"],
+    """act in host mode (no containers), no cache server, actions/cache stubbed."""
+    return run([tool("act"), *args, "-P", "ubuntu-latest=-self-hosted", "--no-cache-server",
+                "--local-repository", f"actions/cache@{ACTIONS_CACHE_SHA}={ACTIONS_CACHE_STUB}"],
                workdir, env, timeout=timeout)
