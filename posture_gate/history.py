@@ -89,7 +89,12 @@ def _v1(db: sqlite3.Connection) -> None:
 
 # MIGRATIONS[i] takes the schema from version i to i + 1. Append only; never edit one
 # that has shipped.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
+def _v2(db: sqlite3.Connection) -> None:
+    # the KEV/EPSS files a run used: JSON [{kind, version, date, sha256}]; NULL before v2
+    db.execute("ALTER TABLE runs ADD COLUMN threat TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,9 +204,11 @@ def record(path: Path, run: ScanResult, verdict: Verdict,
             prev = db.execute("SELECT status FROM runs ORDER BY id DESC LIMIT 1").fetchone()
             cur = db.execute(
                 "INSERT INTO runs (at, tool_version, commit_sha, branch, policy, policy_digest,"
-                " scanners, status, findings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " scanners, status, findings, threat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (at, run.tool_version, run.commit, run.branch, run.policy, run.policy_digest,
-                 json.dumps(scanners, sort_keys=True), verdict.status, len(counted)))
+                 json.dumps(scanners, sort_keys=True), verdict.status, len(counted),
+                 json.dumps([{"kind": t.kind, "version": t.version, "date": t.date,
+                              "sha256": t.sha256} for t in run.threat])))
             run_id = int(cur.lastrowid or 0)
             db.executemany(
                 "INSERT INTO run_totals (run_id, category, severity, target, count) "
@@ -338,7 +345,7 @@ def export_jsonl(path: Path, out: TextIO) -> int:
             cells.setdefault(run_id, []).append((c, s, t, count))
         for row in db.execute(
                 "SELECT id, at, tool_version, commit_sha, branch, policy, policy_digest, "
-                "scanners, status, findings FROM runs ORDER BY id"):
+                "scanners, status, findings, threat FROM runs ORDER BY id"):
             totals = {c: dict.fromkeys((s.value for s in Severity.ordered()), 0)
                       for c in CATEGORIES}
             by_target: dict[str, dict[str, dict[str, int]]] = {}
@@ -350,7 +357,8 @@ def export_jsonl(path: Path, out: TextIO) -> int:
                 "type": "run", "id": row[0], "at": row[1], "tool_version": row[2],
                 "commit": row[3], "branch": row[4], "policy": row[5], "policy_digest": row[6],
                 "scanners": json.loads(row[7]), "status": row[8], "findings": row[9],
-                "totals": totals, "totals_by_target": by_target}, sort_keys=True) + "\n")
+                "totals": totals, "totals_by_target": by_target,
+                "threat": json.loads(row[10]) if row[10] else []}, sort_keys=True) + "\n")
             n += 1
         for row in db.execute(
                 "SELECT fingerprint, category, severity, rule_id, title, path, found_by, "
