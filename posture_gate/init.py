@@ -7,6 +7,7 @@ naming the file. Templates are package data (posture_gate/templates/).
 
 from __future__ import annotations
 
+import datetime
 import re
 import subprocess
 from importlib import resources
@@ -23,6 +24,7 @@ POLICY = "posture-gate.yml"
 GITHUB = ".github/workflows/posture-gate.yml"
 GITLAB = ".gitlab-ci.yml"
 PRE_COMMIT = ".pre-commit-config.yaml"
+EXAMPLE_IGNORE_DAYS = 60
 
 
 def template(name: str) -> str:
@@ -88,10 +90,13 @@ def _yaml_str(value: str) -> str:
 
 def plan_files(*, github: bool, gitlab: bool, pre_commit: bool, repo: str, rev: str,
                sha: str | None, action: str | None, include: str | None,
-               advisories: str | None) -> dict[str, str]:
+               advisories: str | None, today: datetime.date | None = None) -> dict[str, str]:
     adv = f"advisories: {_yaml_str(advisories)}   # OSV records served to pip-audit\n" \
         if advisories else ""
-    files = {POLICY: _fill(template("posture-gate.yml"), {"ADVISORIES": adv})}
+    # the commented ignore example must validate when uncommented: max_ignore_days is 90
+    expires = (today or datetime.date.today()) + datetime.timedelta(days=EXAMPLE_IGNORE_DAYS)
+    files = {POLICY: _fill(template("posture-gate.yml"),
+                           {"ADVISORIES": adv, "EXPIRES": expires.isoformat()})}
     if github:
         files[GITHUB] = _fill(template("github-workflow.yml"),
                               {"ACTION": action or action_ref(repo, rev, sha)})

@@ -4,6 +4,7 @@ in the real clients on a clean project (the GitHub job with the action's default
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -155,3 +156,17 @@ def test_init_adds_ci_files_next_to_an_existing_policy(tmp_path: Path) -> None:
     assert "kept" in done.stdout and "posture-gate.yml" in done.stdout
     assert (tmp_path / "posture-gate.yml").read_text(encoding="utf-8") == "version: 1\n# mine\n"
     assert all((tmp_path / f).is_file() for f in FILES[1:])
+
+
+EXAMPLE = re.compile(r"^# ((?:[a-z_]+:)|(?: +))")  # a commented YAML line, not prose
+
+
+def test_starter_policy_validates_with_every_example_uncommented(tmp_path: Path) -> None:
+    assert run_cli("init", cwd=tmp_path).returncode == 0
+    text = (tmp_path / "posture-gate.yml").read_text(encoding="utf-8")
+    lines = [line[2:] if EXAMPLE.match(line) else line for line in text.splitlines()]
+    uncommented = "\n".join(lines) + "\n"
+    assert "\nignore:\n" in uncommented and "\ntargets:\n" in uncommented
+    (tmp_path / "all.yml").write_text(uncommented, encoding="utf-8")
+    done = run_cli("policy", "validate", str(tmp_path / "all.yml"), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
