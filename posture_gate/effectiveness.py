@@ -127,7 +127,9 @@ def _order(key: str) -> tuple[int, str]:
 
 
 def measure(path: Path, sla_days: Mapping[str, int]) -> Effectiveness | None:
-    """None when the history holds no run."""
+    """None when the history holds no run (or does not exist yet: the first run)."""
+    if not path.exists():
+        return None
     with history.connect(path, create=False) as db:
         last = db.execute("SELECT MAX(at), COUNT(*) FROM runs").fetchone()
         if not last or last[1] == 0:

@@ -16,6 +16,7 @@ from . import strictjson as sj
 if TYPE_CHECKING:
     from .coverage import Coverage
     from .effectiveness import Effectiveness
+    from .posture import Posture
 from .threat.data import Epss, Kev, ThreatSource
 from .vex.data import VexDecision
 
@@ -427,6 +428,7 @@ class ScanResult:
     threat: tuple[ThreatSource, ...] = ()  # the KEV/EPSS files used (threat/feeds.py)
     coverage: Coverage | None = None  # what the scanners looked at (coverage.py)
     effectiveness: Effectiveness | None = None  # from the run history (effectiveness.py)
+    posture: Posture | None = None  # the seven questions answered (posture.py)
 
     def scanner_run(self, name: str) -> ScannerRun | None:
         return next((s for s in self.scanners if s.name == name), None)

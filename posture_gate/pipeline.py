@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 
-from . import effectiveness, history
+from . import effectiveness, history, posture
 from .baseline import Baseline
 from .floor_gates import add_floor_gates
 from .model import PolicyTrust, ScanResult
@@ -91,6 +91,9 @@ def judge(policy: Policy, result: ScanResult, opts: Options, clock: Clock) -> Ou
                                                                      policy.sla_days))
     # coverage floors and effectiveness limits
     verdict = add_floor_gates(policy, result, verdict, history_given=opts.history is not None)
+    now = clock.now or datetime.datetime.combine(clock.today, datetime.time(12),
+                                                 datetime.timezone.utc)
+    result = replace(result, posture=posture.assess(policy, result, verdict, now))
     change = None
     if opts.history is not None:
         now = clock.now or history.parse_now(None, clock.today)

@@ -18,6 +18,8 @@ from .effectiveness import from_dict as effectiveness_from_dict
 from .errors import InputError
 from .model import RUN_SCHEMA, Finding, PolicyTrust, RepoConfigFile, ScannerRun, ScanResult
 from .policy.model import GateKind, GateResult, Verdict, VerdictStatus
+from .posture import Posture
+from .posture import from_dict as posture_from_dict
 from .textutil import one_line
 from .threat.data import ThreatSource
 
@@ -60,6 +62,7 @@ def read_run(doc: Mapping[str, Any], source: str) -> ScanResult:
                          enumerate(sj.field(doc, "threat", list, required=False) or [])),
             coverage=_coverage(doc),
             effectiveness=_effectiveness(doc),
+            posture=_posture(doc),
         )
     except sj.ShapeError as exc:
         raise InputError(f"{source}: malformed findings file: {exc}") from None
@@ -115,6 +118,16 @@ def _effectiveness(doc: Mapping[str, Any]) -> Effectiveness | None:
         return effectiveness_from_dict(raw)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise sj.ShapeError(f"effectiveness is malformed ({one_line(exc, 80)})") from None
+
+
+def _posture(doc: Mapping[str, Any]) -> Posture | None:
+    raw = sj.field(doc, "posture", dict, required=False)
+    if raw is None:
+        return None
+    try:
+        return posture_from_dict(raw)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise sj.ShapeError(f"posture is malformed ({one_line(exc, 80)})") from None
 
 
 def read_verdict(doc: Mapping[str, Any], run: ScanResult, source: str) -> Verdict:

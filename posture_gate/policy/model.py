@@ -51,6 +51,7 @@ class Target:
     exposure: str | None = None
     holds: tuple[str, ...] = ()
     preset: str | None = None
+    owner: str | None = None  # who answers for it (the posture section)
 
     def rule(self) -> TargetRule:
         return TargetRule(name=self.name, paths=self.paths, image=self.image)

@@ -23,7 +23,7 @@ from ..policy.evaluate import GateResult, Verdict, totals
 from ..termstyle import Style
 from ..textutil import one_line
 from .base import data_freshness, policy_lines
-from .sections import coverage_console, floor_note
+from .sections import coverage_console, floor_note, posture_console
 from .threatinfo import source_lines
 
 _SEV = Severity.ordered()
@@ -105,6 +105,7 @@ class ConsoleReporter:
             out.append(f"since the last run: {len(verdict.new_since_last or ())} new, "
                        f"{len(verdict.fixed_since_last or ())} fixed")
         out += coverage_console(run.coverage)
+        out += posture_console(run.posture)
         for w in verdict.warnings:
             out.append(f"warning: {one_line(w, 300)}")
         out.append("")

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from ..model import Category, Finding, ScanResult, Severity, TrendPoint
 from ..policy.evaluate import Verdict, totals
 from ..textutil import one_line
-from .sections import coverage_html, effectiveness_html
+from .sections import coverage_html, effectiveness_html, posture_html
 from .threatinfo import finding_note, source_lines
 from .unknowns import unknown_line
 from .vexinfo import vex_line
@@ -288,6 +288,7 @@ class HtmlReporter:
             '<h2>Failed gates</h2><section id="gates">', *_gates(verdict), "</section>",
             '<h2>Totals</h2><section id="totals">', *_totals(verdict), "</section>",
             '<h2>Trends</h2><section id="trends">', *_trends(run), "</section>",
+            *posture_html(run.posture),
             *coverage_html(run.coverage),
             *effectiveness_html(run.effectiveness),
             '<h2>Findings</h2><section id="findings">', *_findings(verdict), "</section>",

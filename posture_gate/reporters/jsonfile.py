@@ -70,6 +70,7 @@ def document(run: ScanResult, verdict: Verdict) -> dict[str, Any]:
         "repo_config": [c.to_dict() for c in run.repo_config],
         "outside_links": list(run.outside_links),
         **({"threat": [t.to_dict() for t in run.threat]} if run.threat else {}),
+        **({"posture": run.posture.to_dict()} if run.posture is not None else {}),
         **({"coverage": run.coverage.to_dict()} if run.coverage is not None else {}),
         **({"effectiveness": run.effectiveness.to_dict()}
            if run.effectiveness is not None else {}),

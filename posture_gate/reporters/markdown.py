@@ -19,7 +19,7 @@ from ..model import Category, Finding, RunStatus, ScanResult, Severity, sort_fin
 from ..policy.evaluate import GateResult, Verdict, totals
 from ..textutil import one_line
 from .base import data_freshness, policy_lines
-from .sections import coverage_markdown, effectiveness_markdown, floor_note
+from .sections import coverage_markdown, effectiveness_markdown, floor_note, posture_markdown
 from .threatinfo import finding_note, source_lines
 from .unknowns import unknown_line
 
@@ -195,6 +195,7 @@ class MarkdownReporter:
                 out += _finding_table(shown, verdict)
                 out.append("")
 
+        out += posture_markdown(run.posture)
         out += coverage_markdown(run.coverage)
         out += effectiveness_markdown(run.effectiveness)
         out += _since_last(verdict)

@@ -27,7 +27,10 @@ def load_schema(name: str) -> dict[str, Any]:
     schema = copy.deepcopy(_file(name))
     defs = schema.get("$defs", {})
     if "scanner_name" in defs:
-        defs["scanner_name"]["enum"] = list(SCANNERS)
+        # a run's findings and jobs also come from the platform checks (posture_gate/platform),
+        # which are no scanner a policy configures
+        extra = ["platform"] if name == "finding-v1" else []
+        defs["scanner_name"]["enum"] = [*SCANNERS, *extra]
     blocks = schema.get("properties", {}).get("scanners")
     if blocks is not None and "scanner_common" in defs:
         common = defs["scanner_common"]
