@@ -31,27 +31,56 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _tree_problem(doc: Any) -> str | None:
-    """Too deep, or a string holding a lone surrogate (JSON's \\udXXX escapes allow one;
-    no UTF-8 writer accepts it). Iterative: never recurses itself."""
+def _tree_problem(doc: Any, strings: bool = True) -> str | None:
+    """Too deep, or (when `strings`) a string holding a lone surrogate (JSON's \\udXXX
+    escapes allow one; no UTF-8 writer accepts it). Iterative: never recurses itself.
+    Only containers go on the stack (100k findings hold ~3M scalars)."""
     stack = [(doc, 1)]
     while stack:
         value, depth = stack.pop()
         if isinstance(value, str):
-            if not value.isascii() and _SURROGATE.search(value):
+            if strings and not value.isascii() and _SURROGATE.search(value):
                 return "a string with a lone surrogate escape"
-        elif isinstance(value, (dict, list)):
-            if depth > MAX_DEPTH:
-                return f"nested deeper than {MAX_DEPTH} levels"
-            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
-            stack.extend((v, depth + 1) for v in items)
+            continue
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth > MAX_DEPTH:
+            return f"nested deeper than {MAX_DEPTH} levels"
+        if isinstance(value, dict):
+            if strings and _surrogate_in(value):
+                return "a string with a lone surrogate escape"
+            value = value.values()
+        for v in value:
+            if type(v) in (dict, list):
+                stack.append((v, depth + 1))
+            elif strings and type(v) is str and not v.isascii() and _SURROGATE.search(v):
+                return "a string with a lone surrogate escape"
     return None
+
+
+def _surrogate_in(d: dict[str, Any]) -> bool:
+    return any(not k.isascii() and _SURROGATE.search(k) for k in d)
+
+
+def _may_hold_surrogate(text: str) -> bool:
+    """Whether the parsed text can hold a lone surrogate: only from a \\udXXX escape, or
+    from a raw one already in the text (not from a strict UTF-8 decode)."""
+    if "\\ud" in text or "\\uD" in text:
+        return True
+    if text.isascii():
+        return False
+    try:  # before parsing: the copy is made while the text is all there is
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def loads(text: str) -> Any:
     """JSON text with finite numbers only (no NaN/Infinity, no float overflow, no
     4300-digit integers), nesting at most MAX_DEPTH, no lone surrogates. ValueError
     with a one-line reason otherwise."""
+    strings = _may_hold_surrogate(text)
     try:
         doc = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
@@ -61,7 +90,7 @@ def loads(text: str) -> Any:
         raise ValueError(f"nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # an integer too long, NaN, a float out of range
         raise ValueError(f"not valid JSON ({one_line(str(exc), 80)})") from None
-    problem = _tree_problem(doc)
+    problem = _tree_problem(doc, strings)
     if problem:
         raise ValueError(problem)
     return doc

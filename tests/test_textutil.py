@@ -83,3 +83,19 @@ def test_json_escape_invisible_keeps_the_data() -> None:
     assert all(c not in text for c in "\u202e\u2066\u200b\ufeff\x1b\x7f\x85\u2028\ufffe")
     assert "\\udb40\\udc41" in text  # U+E0041 as a surrogate pair
     text.encode("utf-8")  # a lone surrogate would not encode
+
+
+def test_printable_text_needs_no_regex() -> None:
+    """clean() skips its regexes for str.isprintable() text: no printable code point is
+    one they (or the newline folding) would touch."""
+    from posture_gate import textutil
+
+    for c in range(sys.maxunicode + 1):
+        ch = chr(c)
+        if ch.isprintable():
+            assert not (textutil._ANSI.match(ch) or textutil._REMOVE.match(ch)
+                        or textutil._CONTROL.match(ch) or ch in "\r\x85\u2028\u2029"), hex(c)
+    for text in ("  plain  text ", "検証 Überprüfung…", "a\u00a0b"):
+        assert clean(text) == text.strip()
+        assert one_line(text) == " ".join(text.split())
+    assert clean("x" * 50, 10) == "x" * 9 + "…" and one_line("x  y", 2) == "x…"
