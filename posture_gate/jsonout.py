@@ -43,8 +43,9 @@ def _tiny_float(data: bytes) -> bool:
         return True
     i = data.find(b"e-")
     while i != -1:
+        # where a number ends: a comma, a newline, a bracket, the end (a UUID's 3e-5b is no float)
         if (i > 0 and data[i - 1] in _DIGITS and i + 2 < len(data) and data[i + 2] in _DIGITS
-                and (i + 3 == len(data) or data[i + 3] not in _DIGITS)):
+                and data[i + 3:i + 4] in (b",", b"\n", b"]", b"}", b"")):
             return True
         i = data.find(b"e-", i + 2)
     return False

@@ -79,3 +79,11 @@ def test_without_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_orjson_is_installed() -> None:
     """A dependency (pyproject): without it the reports are right but slow."""
     assert jsonout.orjson is not None, sys.path
+
+
+def test_tiny_float_check_finds_numbers_not_uuids() -> None:
+    """Misses would change bytes (the tests above); false alarms only cost time."""
+    for data in (b"1.5e-7", b"[\n  1e-5,\n", b"[\n  2.5e-9\n]", b'{"x": 1e-6}', b"0.00001"):
+        assert jsonout._tiny_float(data)
+    for data in (b'"id": "0f3e-5b2a-4c1d"', b'"pre-7", "1e-10"', b"1.5e-17,"):
+        assert not jsonout._tiny_float(data)
