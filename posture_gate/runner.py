@@ -110,15 +110,18 @@ def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path) -> JobO
     # all (semgrep takes over a second just to answer --version).
     version = scanner.output_version(data) or scanner_version(scanner)
     tested = _tested(scanner, version)
+    # stderr only: stdout is the report itself and may quote a secret it found.
+    explained = scanner.explain_failure(redact(done.stderr_tail)) if done.returncode else None
     try:
         if done.returncode not in scanner.ok_exit_codes:
-            # stderr only: stdout is the report itself and may quote a secret it found.
-            detail = last_line(redact(done.stderr_tail))
+            detail = explained or last_line(redact(done.stderr_tail))
             raise ScannerError(scanner.name, f"exited with code {done.returncode}"
                                + (f": {detail}" if detail else ""))
         try:
             parsed = scanner.parse(data, job, ctx, version or "unknown", exit_code=done.returncode)
         except ScannerError as exc:
+            if explained:
+                raise ScannerError(scanner.name, explained) from None
             detail = last_line(redact(done.stderr_tail))
             if detail and done.returncode != 0:
                 raise ScannerError(scanner.name, f"{exc.reason}; exit code {done.returncode}: "

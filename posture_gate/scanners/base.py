@@ -198,6 +198,11 @@ class Scanner:
         """Raise ScannerError when the job cannot possibly succeed (e.g. no trivy DB)."""
         return None
 
+    def explain_failure(self, stderr: str) -> str | None:
+        """The tool's own error (the tail of its stderr) as one plain line, or None to
+        quote its last line as it is."""
+        return None
+
     def enrich(self, findings: tuple[Finding, ...], job: Job, ctx: ScanContext) -> Enriched:
         """After parse, outside the tool's timeout, on the scanner's own time budget:
         look-ups that complete the findings (pip-audit's severities)."""

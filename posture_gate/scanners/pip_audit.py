@@ -22,6 +22,7 @@ from .. import locks
 from ..errors import ScannerError, ScannerOutputError
 from ..fingerprint import canonical_advisory, package_basis
 from ..model import Category, Finding, Location, Package, Severity
+from . import pip_audit_errors
 from .base import (
     BOOLEAN,
     STRING,
@@ -196,6 +197,9 @@ class PipAudit(Scanner):
             return [a for r in reqs for a in ("-r", r)]
         meta["requirements"] = [str(Path(str(project)) / "pyproject.toml")]
         return [str(project)]
+
+    def explain_failure(self, stderr: str) -> str | None:
+        return pip_audit_errors.explain(stderr)
 
     def parse_version(self, text: str) -> str | None:
         m = re.search(r"pip-audit\s+(\d+\.\d+\.\d+\S*)", text)
