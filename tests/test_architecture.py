@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,8 @@ def within(name: str, prefixes: tuple[str, ...]) -> bool:
     return any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
-def edges() -> list[tuple[str, str, str]]:
+@cache
+def edges() -> tuple[tuple[str, str, str], ...]:
     """(importer, imported, file:line) for every import inside the package."""
     mods = modules()
     known = set(mods)
@@ -97,7 +99,7 @@ def edges() -> list[tuple[str, str, str]]:
         for target, line in imports(name, path, known):
             if within(target, ("posture_gate",)) and target != name:
                 out.append((name, target, f"{path.relative_to(REPO)}:{line}"))
-    return out
+    return tuple(out)
 
 
 def test_the_import_walk_sees_relative_and_package_imports() -> None:
