@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import restrict, treedigest
+from . import progress, restrict, treedigest
 from .fsutil import write_atomic
 from .model import Finding, RunStatus, ScannerRun
 from .resultcache import Entry, Key, ResultCache, build_key
@@ -171,6 +171,7 @@ def run_cached(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext, staged:
             else:
                 outcomes.append(_from_cache(scanner, job, p.entry, staged, started,
                                             p.entry.findings, HIT))
+            progress.job_finished(job, outcomes[-1].run)  # not run: said on stderr all the same
             continue
         done = next(ran)
         if p.entry is not None and done.run.status is RunStatus.OK:

@@ -69,7 +69,8 @@ def note(text: str) -> None:
 def _outcome(run: ScannerRun) -> str:
     took = f"{run.duration_s:.1f}s"
     if run.status is RunStatus.OK:
-        return f"{run.raw_count} finding(s) in {took}"
+        cached = {"hit": " (stored result reused)", "partial": " (changed files re-scanned)"}
+        return f"{run.raw_count} finding(s) in {took}{cached.get(run.cache or '', '')}"
     optional = "" if run.required else " (optional)"
     return f"{run.status.value}{optional} after {took}: {one_line(run.reason or '', 200)}"
 

@@ -115,3 +115,9 @@ def test_verbose_shows_each_scanners_argv(tmp_path: Path) -> None:
     assert proc.stdout.startswith("VERDICT: ")
     assert len(proc.stdout.splitlines()) == 1
     assert proc.stderr == ""  # -q: not even progress
+    # a result reused from the cache is reported too, as one
+    proc = run_cli("scan", str(root), "--only", "bandit", "-o", str(tmp_path / "out"),
+                   env=env)
+    assert any(ln.startswith("posture-gate: bandit 16 finding(s) in ")
+               and ln.endswith(" (stored result reused)") for ln in proc.stderr.splitlines()), \
+        proc.stderr

@@ -4,6 +4,7 @@ with -v; the runner reports each job to the installed listener."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 from posture_gate import progress
@@ -87,3 +88,13 @@ def test_the_runner_reports_each_job(tmp_path: Path) -> None:
     assert events == ["start bandit", "end bandit failed"]
     run_all([(SCANNERS["bandit"], job)], ctx, tmp_path / "out")  # no listener: silent
     assert len(events) == 2
+
+
+def test_a_stored_result_is_said_to_be_one() -> None:
+    out = io.StringIO()
+    p = StderrProgress(out)
+    p.finished(JOB, replace(OK, cache="hit"))
+    p.finished(JOB, replace(OK, cache="partial"))
+    assert out.getvalue() == (
+        "posture-gate: bandit 16 finding(s) in 3.2s (stored result reused)\n"
+        "posture-gate: bandit 16 finding(s) in 3.2s (changed files re-scanned)\n")
