@@ -16,7 +16,15 @@ from .coverage import from_dict as coverage_from_dict
 from .effectiveness import Effectiveness
 from .effectiveness import from_dict as effectiveness_from_dict
 from .errors import InputError
-from .model import RUN_SCHEMA, Finding, PolicyTrust, RepoConfigFile, ScannerRun, ScanResult
+from .model import (
+    RUN_SCHEMA,
+    Finding,
+    PolicyTrust,
+    RepoConfigFile,
+    ScannerRun,
+    ScanResult,
+    Severity,
+)
 from .policy.model import GateKind, GateResult, Verdict, VerdictStatus
 from .posture import Posture
 from .posture import from_dict as posture_from_dict
@@ -28,7 +36,9 @@ def gate_dict(g: GateResult) -> dict[str, Any]:
     return {"name": g.name, "kind": g.kind.value, "severity": g.severity, "limit": g.limit,
             "count": g.count, "passed": g.passed, "target": g.target,
             "baseline_count": g.baseline_count, "delta": g.delta,
-            "fingerprints": list(g.fingerprints)}
+            "fingerprints": list(g.fingerprints),
+            # only when the gate counted a finding of unknown severity as `unknown_as`
+            **({"unknown": g.unknown, "unknown_as": g.unknown_as} if g.unknown else {})}
 
 
 def read_run(doc: Mapping[str, Any], source: str) -> ScanResult:
@@ -97,7 +107,18 @@ def _gate_of(g: object, where: str) -> GateResult:
                       passed=sj.field(d, "passed", bool, where),
                       target=sj.field(d, "target", str, where, required=False),
                       baseline_count=sj.count(d, "baseline_count", where, required=False),
-                      fingerprints=sj.text_list(d, "fingerprints", where))
+                      fingerprints=sj.text_list(d, "fingerprints", where),
+                      unknown=sj.count(d, "unknown", where, required=False) or 0,
+                      unknown_as=_severity(d, "unknown_as", where))
+
+
+def _severity(d: Mapping[str, Any], key: str, where: str) -> str:
+    value = sj.field(d, key, str, where, required=False)
+    if value is None:
+        return Severity.HIGH.value
+    if value not in {s.value for s in Severity}:
+        raise sj.ShapeError(f"{where}{key} is {value[:20]!r}, not a severity")
+    return str(value)
 
 
 def _coverage(doc: Mapping[str, Any]) -> Coverage | None:

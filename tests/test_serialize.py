@@ -1,0 +1,57 @@
+"""serialize.py: the saved verdict reads back as the typed data it was written from."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from posture_gate.errors import InputError
+from posture_gate.policy.model import GateKind, GateResult, Verdict, VerdictStatus
+from posture_gate.reporters.jsonfile import document
+from posture_gate.serialize import gate_dict, read_run, read_verdict
+from tests.reporters.conftest import scan_result, verdict_for
+
+
+def _saved() -> tuple[dict[str, Any], Verdict]:
+    run = scan_result()
+    verdict = verdict_for(run)
+    return json.loads(json.dumps(document(run, verdict))), verdict
+
+
+def test_the_verdict_round_trips_with_its_enums() -> None:
+    doc, verdict = _saved()
+    back = read_verdict(doc, read_run(doc, "f.json"), "f.json")
+    assert back.status is verdict.status and isinstance(back.status, VerdictStatus)
+    assert [g.kind for g in back.gates] == [g.kind for g in verdict.gates]
+    assert all(isinstance(g.kind, GateKind) for g in back.gates)
+    assert back.gates == verdict.gates
+
+
+def test_the_file_holds_the_plain_values() -> None:
+    gate = GateResult(name="code.max.high", kind=GateKind.CATEGORY, severity="high", limit=0,
+                      count=1, passed=False)
+    assert json.dumps(gate_dict(gate)["kind"]) == '"category"'
+    doc, _ = _saved()
+    assert doc["verdict"]["status"] in ("pass", "fail", "error")
+
+
+@pytest.mark.parametrize("kind", ["sideways", "", "CATEGORY"])
+def test_an_unknown_gate_kind_is_named_not_a_crash(kind: str) -> None:
+    doc, _ = _saved()
+    doc["verdict"]["gates"][0]["kind"] = kind
+    with pytest.raises(InputError, match=re.escape("f.json: malformed verdict: "
+                                                   f"verdict.gates[0].kind is {kind!r}")):
+        read_verdict(doc, read_run(doc, "f.json"), "f.json")
+
+
+def test_a_plain_status_string_becomes_the_enum_and_a_wrong_one_is_refused() -> None:
+    v = Verdict(status="fail", gates=(), findings=(), new_fingerprints=frozenset())
+    assert v.status is VerdictStatus.FAIL and v.exit_code == 1
+    assert f"{v.status}" == str(v.status) == "fail" and v.status == "fail"
+    with pytest.raises(ValueError, match="maybe"):
+        Verdict(status="maybe", gates=(), findings=(), new_fingerprints=frozenset())
+    assert [s.exit_code for s in VerdictStatus] == [0, 1, 2]
+
