@@ -55,3 +55,16 @@ def test_a_plain_status_string_becomes_the_enum_and_a_wrong_one_is_refused() -> 
         Verdict(status="maybe", gates=(), findings=(), new_fingerprints=frozenset())
     assert [s.exit_code for s in VerdictStatus] == [0, 1, 2]
 
+
+
+def test_a_gate_keeps_its_unknown_count_and_a_bad_severity_is_named() -> None:
+    doc, verdict = _saved()
+    counted = [i for i, g in enumerate(verdict.gates) if g.unknown]
+    assert counted, "the fixture's verdict has a gate that counted an unknown severity"
+    i = counted[0]
+    assert doc["verdict"]["gates"][i]["unknown"] == verdict.gates[i].unknown
+    assert "unknown" not in doc["verdict"]["gates"][next(
+        j for j, g in enumerate(verdict.gates) if not g.unknown)]
+    doc["verdict"]["gates"][i]["unknown_as"] = "dire"
+    with pytest.raises(InputError, match=re.escape(f"verdict.gates[{i}].unknown_as is 'dire'")):
+        read_verdict(doc, read_run(doc, "f.json"), "f.json")
