@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -85,20 +86,26 @@ def test_colour(saved: Path, args: list[str], env: dict[str, str], coloured: boo
 def test_scan_sarif_to_stdout_pipes_into_json_tool(tmp_path: Path) -> None:
     root = copy_webapp(tmp_path)
     exe = Path(sys.executable).parent / "posture-gate"
-    proc = subprocess.run(
-        f"'{exe}' scan '{root}' --advisories '{ADVISORIES}' -f sarif -o - "
-        f"| '{sys.executable}' -m json.tool > '{tmp_path}/out.json'",
-        shell=True, cwd=tmp_path, env=cli_env(), capture_output=True, text=True,  # noqa: S602
-        timeout=300, check=False)
-    assert proc.returncode == 0, proc.stderr  # json.tool's status: stdout was pure JSON
+    # posture-gate ... -f sarif -o - | python -m json.tool > out.json
+    with open(tmp_path / "out.json", "wb") as sink:
+        scan = subprocess.Popen([str(exe), "scan", str(root), "--advisories", str(ADVISORIES),
+                                 "-f", "sarif", "-o", "-"], cwd=tmp_path, env=cli_env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        tool = subprocess.Popen([sys.executable, "-m", "json.tool"], stdin=scan.stdout,
+                                stdout=sink)
+        assert scan.stdout is not None and scan.stderr is not None
+        scan.stdout.close()
+        stderr = scan.stderr.read().decode()
+        assert scan.wait(timeout=300) == 1, stderr
+        assert tool.wait(timeout=60) == 0, stderr  # json.tool's status: stdout was pure JSON
     doc = json.loads((tmp_path / "out.json").read_text())
     assert doc["runs"][0]["results"]
     assert not (tmp_path / "-").exists() and not (root / "-").exists()
     # progress on stderr, as plain lines (not a terminal)
-    lines = proc.stderr.splitlines()
+    lines = stderr.splitlines()
     assert "posture-gate: bandit started" in lines
     assert any(line.startswith("posture-gate: bandit 16 finding(s) in ") for line in lines)
-    assert "\r" not in proc.stderr
+    assert "\r" not in stderr
 
 
 @pytest.mark.slow
@@ -121,3 +128,35 @@ def test_verbose_shows_each_scanners_argv(tmp_path: Path) -> None:
     assert any(ln.startswith("posture-gate: bandit 16 finding(s) in ")
                and ln.endswith(" (stored result reused)") for ln in proc.stderr.splitlines()), \
         proc.stderr
+
+
+def _on_a_terminal(argv: list[str], env: dict[str, str]) -> str:
+    """stdout and stderr of posture-gate on a pseudo-terminal."""
+    import pty
+
+    main, child = pty.openpty()
+    try:
+        done = subprocess.run([str(Path(sys.executable).parent / "posture-gate"), *argv],
+                              stdout=child, stderr=child, env=env, timeout=120, check=False)
+        os.close(child)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: the terminal's other side is closed and drained
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(main)
+    assert done.returncode == 2
+    return b"".join(chunks).decode()
+
+
+def test_colour_on_a_terminal_unless_no_color(saved: Path) -> None:
+    env = cli_env(TERM="xterm")
+    env.pop("NO_COLOR", None)
+    assert "\x1b[1;33mVERDICT: ERROR\x1b[0m" in _on_a_terminal(["gate", str(saved)], env)
+    plain = _on_a_terminal(["gate", str(saved)], {**env, "NO_COLOR": "1"})
+    assert "VERDICT: ERROR" in plain and "\x1b[" not in plain
