@@ -160,3 +160,13 @@ def test_colour_on_a_terminal_unless_no_color(saved: Path) -> None:
     assert "\x1b[1;33mVERDICT: ERROR\x1b[0m" in _on_a_terminal(["gate", str(saved)], env)
     plain = _on_a_terminal(["gate", str(saved)], {**env, "NO_COLOR": "1"})
     assert "VERDICT: ERROR" in plain and "\x1b[" not in plain
+
+
+def test_gate_reads_the_policy_from_the_environment(saved: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-policy.yml"
+    proc = run_cli("gate", str(saved), env=cli_env(POSTURE_GATE_POLICY=str(missing)))
+    assert proc.returncode == 2
+    assert str(missing) in proc.stderr
+    flag = run_cli("gate", str(saved), "--policy", "default", "-q",
+                   env=cli_env(POSTURE_GATE_POLICY=str(missing)))
+    assert flag.stdout.startswith("VERDICT: ")  # the flag wins

@@ -138,7 +138,9 @@ def scan_cmd(path: Path, policy: str | None, policy_ref: str | None, output_dir:
 
 @click.command("gate")
 @click.argument("findings", type=click.Path(path_type=Path))
-@click.option("--policy", "-p", default="default", show_default=True)
+@click.option("--policy", "-p", default="default", show_default=True,
+              envvar="POSTURE_GATE_POLICY", help="Policy file or preset (also "
+              "$POSTURE_GATE_POLICY).")
 @click.option("--baseline", type=click.Path(path_type=Path))
 @click.option("--output-dir", "-o", type=click.Path(path_type=Path),
               help="Also write reports here.")
