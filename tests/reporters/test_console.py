@@ -90,7 +90,7 @@ def test_colour_only_when_enabled(synthetic: tuple[ScanResult, Verdict],
 
 
 def test_quiet_line() -> None:
-    run, verdict = _many(2)
+    _, verdict = _many(2)
     assert verdict_line(verdict) == "VERDICT: FAIL (policy failed; exit 1)"
     assert verdict_line(replace(verdict, status="pass")) == "VERDICT: PASS"
 
