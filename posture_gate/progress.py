@@ -139,6 +139,6 @@ class StderrProgress:
         if self.ticker is not None:
             self.ticker.join()
         with self.lock:
-            if self.live and self.done + len(self.running):  # something was drawn
+            if self.live and self.running:  # the live line is still on screen
                 self.stream.write("\r\x1b[K")
                 self.stream.flush()

@@ -63,8 +63,7 @@ def test_live_line_on_a_terminal() -> None:
     p.close()
     assert out.getvalue() == (
         "\r\x1b[Kposture-gate: running bandit 0s (0 done)"
-        "\r\x1b[Kposture-gate: bandit 16 finding(s) in 3.2s\n"
-        "\r\x1b[K")
+        "\r\x1b[Kposture-gate: bandit 16 finding(s) in 3.2s\n")  # nothing left to clear
 
 
 def test_the_runner_reports_each_job(tmp_path: Path) -> None:
@@ -98,3 +97,11 @@ def test_a_stored_result_is_said_to_be_one() -> None:
     assert out.getvalue() == (
         "posture-gate: bandit 16 finding(s) in 3.2s (stored result reused)\n"
         "posture-gate: bandit 16 finding(s) in 3.2s (changed files re-scanned)\n")
+
+
+def test_an_interrupted_live_line_is_cleared() -> None:
+    out = io.StringIO()
+    p = StderrProgress(out, live=True, clock=_Clock(), tick_s=3600)
+    p.started(JOB)
+    p.close()
+    assert out.getvalue().endswith("(0 done)\r\x1b[K")
