@@ -7,9 +7,10 @@ from .base import Scanner
 from .pip_audit import PipAudit
 from .semgrep import Semgrep
 from .trivy import Trivy
+from .zizmor import Zizmor
 
 SCANNERS: dict[str, Scanner] = {
-    s.name: s for s in (PipAudit(), Bandit(), Semgrep(), Trivy())
+    s.name: s for s in (PipAudit(), Bandit(), Semgrep(), Trivy(), Zizmor())
 }
 
 __all__ = ["SCANNERS", "Scanner"]

@@ -50,12 +50,14 @@ TRIVY_IMAGE = _job("trivy-image", ("trivy", "image"), mode="image", image="examp
                    scanners=["vuln"])
 PIP_AUDIT = _job("pip-audit", ("pip-audit",), requirements=["requirements.txt"],
                  fetch_severity=False)
+ZIZMOR = _job("zizmor", ("zizmor", "--offline", "--format", "json"))
 
 SEEDS = {
     "bandit": [_seed("bandit.json"), _seed("bandit-errors.json")],
     "semgrep": [_seed("semgrep.json"), _seed("semgrep-errors.json")],
     "trivy": [_seed("trivy-fs-misconfig-secret.json"), _seed("trivy-pip.json.golden")],
     "pip-audit": [_seed("pip-audit.json"), _seed("pip-audit-skip.json")],
+    "zizmor": [_seed("zizmor.json")],
 }
 
 
@@ -124,12 +126,19 @@ def test_fuzz_pip_audit(data: bytes, code: int, ctx: ScanContext) -> None:
     check(PIP_AUDIT, data, code, ctx)
 
 
+@FUZZ
+@given(data=documents("zizmor"), code=exit_codes("zizmor"))
+def test_fuzz_zizmor(data: bytes, code: int, ctx: ScanContext) -> None:
+    check(ZIZMOR, data, code, ctx)
+
+
 def test_the_seeds_themselves_parse(ctx: ScanContext) -> None:
     """The property is not vacuous: unmutated samples are accepted (with their exit codes)."""
     for job, seeds, codes in [(BANDIT, SEEDS["bandit"], [1, 0]),
                               (SEMGREP, SEEDS["semgrep"], [0, 0]),
                               (TRIVY_FS, SEEDS["trivy"], [0, 0]),
-                              (TRIVY_IMAGE, SEEDS["trivy"][1:], [0])]:
+                              (TRIVY_IMAGE, SEEDS["trivy"][1:], [0]),
+                              (ZIZMOR, SEEDS["zizmor"], [14])]:
         meta = {**job.meta, "allow_parse_errors": True}
         for seed, code in zip(seeds, codes, strict=True):
             parsed = SCANNERS[job.scanner].parse(

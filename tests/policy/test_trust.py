@@ -11,6 +11,7 @@ import pytest
 from posture_gate.errors import PolicyError, UsageError
 from posture_gate.model import Category
 from posture_gate.policy import trust
+from posture_gate.scanners import SCANNERS
 
 TODAY = datetime.date(2026, 12, 1)
 TRUSTED = """\
@@ -145,10 +146,12 @@ def test_listing_one_scanner_or_no_gates_inherits_the_rest(tmp_path: Path) -> No
     assert set(r.policy.scanner_settings()) == {"pip-audit", "bandit", "semgrep", "trivy"}
     assert all(s.enabled and s.required for s in r.policy.scanner_settings().values())
     assert [g.name for g in r.policy.gates] == ["code", "dependency", "secret"]
-    # a trusted policy naming no scanners runs all four; a local one cannot drop any
+    # a trusted policy naming no scanners runs every one; a local one cannot drop any
     r = resolve(tmp_path, "scanners:\n  bandit: {}\n", "version: 1\ngates: {code: {max: "
                 "{high: 0}}}\n")
-    assert set(r.policy.scanner_settings()) == {"pip-audit", "bandit", "semgrep", "trivy"}
+    assert set(r.policy.scanner_settings()) == set(SCANNERS)
+    assert all(s.enabled and s.required == SCANNERS[n].required_by_default
+               for n, s in r.policy.scanner_settings().items())
 
 
 def test_gate_with_fewer_keys_but_the_same_caps_is_tightening(tmp_path: Path) -> None:

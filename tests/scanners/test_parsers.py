@@ -150,8 +150,9 @@ def test_trivy_vulnerabilities_golden(tmp_path: Path) -> None:
     (b"", "produced no output"),
     (b"Traceback (most recent call last):\n  boom", "not valid JSON"),
     (b'{"results": [', "not valid JSON"),
-    (b"[1, 2]", "expected an object"),
-    (b'{"unexpected": true}', "unexpected"),
+    # zizmor's output is an array: its errors say so
+    (b"[1, 2]", r"expected an object|\[0\] is int"),
+    (b'{"unexpected": true}', "unexpected|expected an array"),
 ])
 def test_bad_output_is_a_scanner_error(name: str, data: bytes, reason: str,
                                        tmp_path: Path) -> None:
