@@ -170,3 +170,15 @@ def test_gate_reads_the_policy_from_the_environment(saved: Path, tmp_path: Path)
     flag = run_cli("gate", str(saved), "--policy", "default", "-q",
                    env=cli_env(POSTURE_GATE_POLICY=str(missing)))
     assert flag.stdout.startswith("VERDICT: ")  # the flag wins
+
+
+def test_report_points_at_the_findings_file_it_read(tmp_path: Path) -> None:
+    from posture_gate.reporters.jsonfile import JsonReporter
+
+    from .reporters.test_console import _many
+
+    run, verdict = _many(25)
+    saved = tmp_path / "saved.json"
+    saved.write_text(JsonReporter().render(run, verdict))
+    proc = run_cli("report", str(saved), "-f", "console", "-o", str(tmp_path / "rep"))
+    assert f"    ... and 15 more; all of them in {saved}\n" in proc.stdout, proc.stdout

@@ -71,6 +71,7 @@ class Display:
     stdout_format: str | None = None  # the one format printed on stdout instead of console
     out_dir: Path | None = None  # None: write no file
     scan_dir: Path | None = None  # where the scan writes raw/ (a temp dir with -o -)
+    every_finding: str | None = None  # the findings.json the console points to (report)
 
     def style(self, stream: Any) -> Style:
         return Style(enabled=color_enabled(self.color, stream))
@@ -103,7 +104,8 @@ def scan_dir(shown: Display) -> Iterator[Path]:
         yield Path(tmp)
 
 
-def prepare(output_dir: Path | None, names: Sequence[str]) -> Display:
+def prepare(output_dir: Path | None, names: Sequence[str], *,
+            every_finding: str | None = None) -> Display:
     """The command's display options, checked; the progress listener and (with -o -) the
     scan's temp output dir live until the command returns (click closes them)."""
     ctx = click.get_current_context()
@@ -112,7 +114,7 @@ def prepare(output_dir: Path | None, names: Sequence[str]) -> Display:
                     quiet=quiet, verbose=verbose, color=color)
     ctx.with_resource(progress.listening(listener(shown)))
     where = ctx.with_resource(scan_dir(shown))
-    return Display(**{**shown.__dict__, "scan_dir": where})
+    return Display(**{**shown.__dict__, "scan_dir": where, "every_finding": every_finding})
 
 
 def listener(shown: Display) -> progress.StderrProgress | None:
@@ -163,7 +165,8 @@ def print_result(run: ScanResult, verdict: Verdict, shown: Display, *,
         return
     if not console:
         return
-    report = str(shown.out_dir / "findings.json") if shown.out_dir is not None else None
+    report = shown.every_finding or (str(shown.out_dir / "findings.json")
+                                     if shown.out_dir is not None else None)
     _write(sys.stdout, ConsoleReporter(style=style, report=report).render(run, verdict))
 
 

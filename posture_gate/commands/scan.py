@@ -173,7 +173,7 @@ def gate_cmd(findings: Path, policy: str, baseline: Path | None, output_dir: Pat
 def report_cmd(findings: Path, format_list: str, output_dir: Path) -> None:
     """Render a saved findings.json in other formats (the saved verdict is kept)."""
     names = formats(format_list)
-    disp = output.prepare(output_dir, names)
+    disp = output.prepare(output_dir, names, every_finding=str(findings))
     doc, run = load_saved(findings)
     verdict = read_verdict(doc, run, str(findings))
     files = {filename: text for name in names if name != pipeline.CONSOLE
