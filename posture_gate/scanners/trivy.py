@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from ..errors import ScannerError, ScannerOutputError
-from ..fingerprint import canonical_advisory, code_basis, package_basis, snippet_hash
-from ..model import Category, Cvss, Finding, Location, Package, ScannerRun
+from ..model import Category, Finding, ScannerRun
 from .base import (
     BOOLEAN,
     LOWER,
@@ -30,8 +27,6 @@ from .base import (
     ScannerSettings,
     frozen,
     honoured_config,
-    kind_name,
-    line_number,
     load_json_object,
     objects,
     one_of,
@@ -39,11 +34,15 @@ from .base import (
     path_text,
     relpath,
     require,
-    severity_from_word,
     shape_error,
-    strings,
     version_in_json,
 )
+from .trivy_db import _check_db_age as _check_db_age
+from .trivy_db import _parse_time as _parse_time
+from .trivy_db import db_path as db_path
+from .trivy_db import db_updated_at as db_updated_at
+from .trivy_db import metadata_path as metadata_path
+from .trivy_findings import line_of, misconfig_finding, secret_finding, vuln_finding
 
 CLASS_CATEGORY = {
     "os-pkgs": Category.OS,
@@ -57,63 +56,11 @@ _LIST_OF = {"os-pkgs": "Vulnerabilities", "lang-pkgs": "Vulnerabilities",
             "config": "Misconfigurations", "secret": "Secrets", "license": "Licenses",
             "license-file": "Licenses"}
 _FINDING_LISTS = ("Vulnerabilities", "Misconfigurations", "Secrets", "Licenses")
-_SEVERITIES = frozenset({"UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"})
 _MISCONF_STATUS = frozenset({"FAIL", "PASS", "EXCEPTION"})
-# trivy's package-manager types that are PyPI packages (so they dedup with pip-audit)
-_PYPI_TYPES = {"pip", "pipenv", "poetry", "uv", "python-pkg", "conda-pkg"}
 DEFAULT_FS_SCANNERS = ("misconfig", "secret")
 DEFAULT_IMAGE_SCANNERS = ("vuln",)
 _KINDS = {"type": "array", "items": {"enum": ["vuln", "misconfig", "secret"]},
           "uniqueItems": True, "minItems": 1}
-
-
-def db_path(cache_dir: Path) -> Path:
-    return cache_dir / "db" / "trivy.db"
-
-
-def metadata_path(cache_dir: Path) -> Path:
-    return cache_dir / "db" / "metadata.json"
-
-
-_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
-
-
-def _parse_time(text: object) -> datetime | None:
-    """Go's RFC 3339 (up to nanoseconds, 'Z' or an offset); None if absent or zero."""
-    m = _RFC3339.match(text.strip()) if isinstance(text, str) else None
-    if not m:
-        return None
-    frac = (m.group(2) or "")[:6].ljust(6, "0")
-    zone = "+00:00" if m.group(3) == "Z" else m.group(3)
-    try:
-        t = datetime.fromisoformat(f"{m.group(1)}.{frac}{zone}")
-    except ValueError:
-        return None
-    return None if t.year <= 1 else t.astimezone(timezone.utc)
-
-
-def db_updated_at(cache_dir: Path) -> datetime | None:
-    """UpdatedAt from `<cache>/db/metadata.json`; None when missing or unreadable."""
-    try:
-        doc = json.loads(metadata_path(cache_dir).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return _parse_time(doc.get("UpdatedAt")) if isinstance(doc, dict) else None
-
-
-def _check_db_age(cache: Path, max_days: int, now: datetime | None = None) -> None:
-    updated = db_updated_at(cache)
-    if updated is None:
-        raise ScannerError(
-            "trivy", f"cannot tell the vulnerability DB's age: no readable UpdatedAt in "
-            f"{metadata_path(cache)} (max_db_age_days is {max_days})",
-            "refresh the cache with 'trivy image --download-db-only'")
-    age = (now or datetime.now(timezone.utc)) - updated
-    if age > timedelta(days=max_days):
-        raise ScannerError(
-            "trivy", f"vulnerability DB in {cache} is {age.days} days old (UpdatedAt "
-            f"{updated:%Y-%m-%dT%H:%M:%SZ}; max_db_age_days is {max_days})",
-            "refresh the cache with 'trivy image --download-db-only' or raise max_db_age_days")
 
 
 class Trivy(Scanner):
@@ -307,7 +254,7 @@ class Trivy(Scanner):
             if category in (Category.OS, Category.DEPENDENCY):
                 rtype = optional(res, "Type", str, self.name, where) or ""
                 pkg_lines = _package_lines(res, where, self.name)
-                findings += [self._vuln(v, f"{where}{wanted}[{n}].", rtype, pkg_lines,
+                findings += [vuln_finding(v, f"{where}{wanted}[{n}].", rtype, pkg_lines,
                                         category, path, image, version)
                              for n, v in enumerate(items)]
             elif category is Category.ARCHITECTURE:
@@ -316,11 +263,11 @@ class Trivy(Scanner):
                     _MISCONF_STATUS, self.name, f"{where}{wanted}[{n}].Status") == "FAIL"]
                 _check_summary(res, where, len(failed), self.name)
                 for n, m in failed:
-                    findings.append(self._misconfig(m, f"{where}{wanted}[{n}].", path or target,
+                    findings.append(misconfig_finding(m, f"{where}{wanted}[{n}].", path or target,
                                                     lines, version, image))
             else:
                 for n, s in enumerate(items):
-                    findings.append(self._secret(s, f"{where}{wanted}[{n}].", path or target,
+                    findings.append(secret_finding(s, f"{where}{wanted}[{n}].", path or target,
                                                  version, image))
         props: dict[str, Any] = {"mode": job.meta.get("mode", "fs")}
         if image:
@@ -335,115 +282,6 @@ class Trivy(Scanner):
             if isinstance(max_days, int):
                 _check_db_age(cache, max_days)
         return Parsed(findings=tuple(findings), raw_count=len(findings), properties=props)
-
-    def _vuln(self, v: dict[str, Any], where: str, rtype: str,
-              pkg_lines: dict[tuple[str, str], int], category: Category, path: str | None,
-              image: str | None, version: str) -> Finding:
-        def get(key: str, kind: type | tuple[type, ...], at: str = where) -> Any:
-            return optional(v, key, kind, self.name, at)
-
-        vid = require(v, "VulnerabilityID", str, self.name, where)
-        name = require(v, "PkgName", str, self.name, where)
-        severity = one_of(require(v, "Severity", str, self.name, where), _SEVERITIES,
-                          self.name, f"{where}Severity")
-        installed = get("InstalledVersion", str) or ""
-        ecosystem = "PyPI" if rtype in _PYPI_TYPES else rtype
-        vendor_ids = strings(get("VendorIDs", list) or [], self.name, f"{where}VendorIDs")
-        cwes = strings(get("CweIDs", list) or [], self.name, f"{where}CweIDs")
-        ids = [vid, *sorted(vendor_ids)]
-        fixed = tuple(x.strip() for x in (get("FixedVersion", str) or "").split(",")
-                      if x.strip())
-        ident = get("PkgIdentifier", dict) or {}
-        purl = optional(ident, "PURL", str, self.name, f"{where}PkgIdentifier.")
-        line = pkg_lines.get((name, installed), 1)
-        # a repository manifest, or (OS packages, packages inside an image) the image
-        manifest = path if path is not None else f"{image or ''}:{ecosystem}"
-        source = get("SeveritySource", str)
-        text = get("Title", str) or get("Description", str) or vid
-        url = get("PrimaryURL", str)
-        return Finding(
-            fingerprint=package_basis(category=category.value, ecosystem=ecosystem, name=name,
-                                      advisory=canonical_advisory(ids),
-                                      manifest=manifest),
-            scanner=self.name,
-            scanner_version=version,
-            found_by=(self.name,),
-            rule_id=vid,
-            category=category,
-            severity=severity_from_word(severity),
-            severity_source=f"trivy {source}" if source else None,
-            cvss=_cvss(v, source, where, self.name),
-            title=f"{name} {installed}: {vid}",
-            message=" ".join(text.split())[:2000],
-            location=Location(path=path, start_line=line, end_line=line) if path else None,
-            package=Package(ecosystem=ecosystem, name=name, version=installed or None,
-                            fixed_versions=fixed, purl=purl),
-            identifiers=tuple(dict.fromkeys([*ids, *cwes])),
-            references=(url,) if url else (),
-            image=image,
-            layer=_layer(v, where, self.name),
-        )
-
-    def _misconfig(self, m: dict[str, Any], where: str, path: str, lines: Any, version: str,
-                   image: str | None) -> Finding:
-        mid = require(m, "ID", str, self.name, where)
-        severity = one_of(require(m, "Severity", str, self.name, where), _SEVERITIES,
-                          self.name, f"{where}Severity")
-        cause = optional(m, "CauseMetadata", dict, self.name, where) or {}
-        at = f"{where}CauseMetadata."
-        start = _line(cause, "StartLine", at, self.name) or None  # 0: the whole file
-        end = _line(cause, "EndLine", at, self.name) or start
-        title = optional(m, "Title", str, self.name, where)
-        message = " ".join((optional(m, "Message", str, self.name, where) or title
-                            or mid).split())
-        source = lines.line_range(path, start, end) if image is None else ""
-        content = snippet_hash(f"{source}\n{message}")
-        url = optional(m, "PrimaryURL", str, self.name, where)
-        return Finding(
-            fingerprint=code_basis(category="architecture", rule_key=f"trivy:{mid}", path=path,
-                                   content=content),
-            content_hash=content,
-            scanner=self.name,
-            scanner_version=version,
-            found_by=(self.name,),
-            rule_id=mid,
-            category=Category.ARCHITECTURE,
-            severity=severity_from_word(severity),
-            title=" ".join((title or mid).split()),
-            message=message,
-            location=Location(path=path, start_line=start, end_line=end),
-            references=(url,) if url else (),
-            image=image,
-        )
-
-    def _secret(self, s: dict[str, Any], where: str, path: str, version: str,
-                image: str | None) -> Finding:
-        rule = require(s, "RuleID", str, self.name, where)
-        severity = one_of(require(s, "Severity", str, self.name, where), _SEVERITIES,
-                          self.name, f"{where}Severity")
-        start = _line(s, "StartLine", where, self.name) or None
-        end = _line(s, "EndLine", where, self.name) or start
-        # trivy masks the value in Match with '*'; hash only that masked form and never
-        # copy Match, Code or Content into a finding.
-        content = snippet_hash(optional(s, "Match", str, self.name, where) or "")
-        title = " ".join((optional(s, "Title", str, self.name, where) or rule).split())
-        return Finding(
-            fingerprint=code_basis(category="secret", rule_key=f"trivy:{rule}", path=path,
-                                   content=content),
-            content_hash=content,
-            scanner=self.name,
-            scanner_version=version,
-            found_by=(self.name,),
-            rule_id=rule,
-            category=Category.SECRET,
-            severity=severity_from_word(severity),
-            title=title,
-            message=f"{title} found in {path} (value not shown)",
-            location=Location(path=path, start_line=start, end_line=end),
-            identifiers=("CWE-798",),
-            image=image,
-            layer=_layer(s, where, self.name),
-        )
 
     def redact(self, doc: Any) -> Any:
         for res in doc.get("Results") or [] if isinstance(doc, dict) else []:
@@ -481,19 +319,6 @@ def _image_archive(image: str, root: Path) -> Path | None:
     return None
 
 
-def _line(doc: dict[str, Any], key: str, where: str, scanner: str) -> int:
-    """An optional line number; trivy writes 0 (or omits it) for 'no particular line'."""
-    value = optional(doc, key, int, scanner, where)
-    return 0 if value is None else line_number(value, scanner, f"{where}{key}", zero=True)
-
-
-def _layer(item: dict[str, Any], where: str, scanner: str) -> str | None:
-    layer = optional(item, "Layer", dict, scanner, where) or {}
-    at = f"{where}Layer."
-    return (optional(layer, "DiffID", str, scanner, at)
-            or optional(layer, "Digest", str, scanner, at) or None)
-
-
 def _check_summary(res: dict[str, Any], where: str, failed: int, scanner: str) -> None:
     """MisconfSummary.Failures counts the misconfigurations with Status FAIL that trivy
     kept (after its severity and ignore filters): the list must hold exactly those."""
@@ -519,36 +344,8 @@ def _package_lines(res: dict[str, Any], where: str, scanner: str) -> dict[tuple[
         locations = objects(optional(p, "Locations", list, scanner, at) or [], scanner,
                             f"{at}Locations")
         for k, loc in enumerate(locations):
-            start = _line(loc, "StartLine", f"{at}Locations[{k}].", scanner)
-            _line(loc, "EndLine", f"{at}Locations[{k}].", scanner)
+            start = line_of(loc, "StartLine", f"{at}Locations[{k}].", scanner)
+            line_of(loc, "EndLine", f"{at}Locations[{k}].", scanner)
             if name is not None and k == 0:
                 found.setdefault((name, version), max(1, start))
     return found
-
-
-def _cvss(v: dict[str, Any], source: str | None, where: str, scanner: str) -> Cvss | None:
-    table = optional(v, "CVSS", dict, scanner, where) or {}
-    entries: dict[str, dict[str, Any]] = {}
-    for src, entry in table.items():
-        at = f"{where}CVSS.{src}"
-        if not isinstance(entry, dict):
-            raise shape_error(scanner, f"{at} is {kind_name(entry)}")
-        for key in ("V2Vector", "V3Vector", "V40Vector"):
-            optional(entry, key, str, scanner, f"{at}.")
-        for key in ("V2Score", "V3Score", "V40Score"):
-            score = optional(entry, key, (int, float), scanner, f"{at}.")
-            if score is not None and not 0 <= score <= 10:
-                raise shape_error(scanner, f"{at}.{key} is {score}, not a CVSS score")
-        entries[src] = entry
-    for src in dict.fromkeys([source, "nvd", "ghsa", *entries]):
-        entry = entries.get(src) if isinstance(src, str) else None
-        if entry is None:
-            continue
-        if entry.get("V3Vector") and entry.get("V3Score") is not None:
-            vec = entry["V3Vector"]
-            return Cvss(version="3.1" if vec.startswith("CVSS:3.1") else "3.0",
-                        vector=vec, score=float(entry["V3Score"]))
-        if entry.get("V40Vector") and entry.get("V40Score") is not None:
-            return Cvss(version="4.0", vector=entry["V40Vector"],
-                        score=float(entry["V40Score"]))
-    return None
