@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import InputError, UsageError
@@ -65,12 +66,27 @@ def ensure_dir(base: Path, *parts: str) -> Path:
     return path
 
 
-def write_atomic(path: Path, data: str | bytes, *, base: Path | None = None) -> None:
+Chunks = Iterable[str | bytes]
+
+
+def write_atomic(path: Path, data: str | bytes | Chunks, *, base: Path | None = None) -> None:
     """Write a new file and rename it over `path`: a reader never sees half a report, a
     failure never truncates one, and a symlink at `path` is replaced, not followed.
+    `data` may come in chunks (str as UTF-8), written as they come: a large report need
+    never be one string.
 
     With `base`, every directory between base and path is made a real directory first
     (ensure_dir); the file gets the mode the process umask allows (0666 & ~umask)."""
+    tmp = _write_temp(path, data, base)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_temp(path: Path, data: str | bytes | Chunks, base: Path | None = None) -> str:
+    """The new file, complete and synced, beside `path` under a temporary name."""
     if base is not None:
         rel = path.parent.relative_to(base)
         ensure_dir(base, *rel.parts)
@@ -80,13 +96,44 @@ def write_atomic(path: Path, data: str | bytes, *, base: Path | None = None) -> 
     try:
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), FILE_MODE)  # mkstemp makes 0600 whatever the umask
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            for chunk in (data,) if isinstance(data, (str, bytes)) else data:
+                fh.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return tmp
+
+
+class AtomicBatch:
+    """Several files, each written as write_atomic writes one, renamed into place only once
+    every one is complete: a failure while writing any (a reporter raising midway through
+    its chunks) leaves all the old files as they were.
+
+        with AtomicBatch() as batch:
+            batch.write(out / "a.json", chunks)
+    """
+
+    def __init__(self) -> None:
+        self._written: list[tuple[str, Path]] = []
+
+    def write(self, path: Path, data: str | bytes | Chunks, *, base: Path | None = None) -> None:
+        self._written.append((_write_temp(path, data, base), path))
+
+    def __enter__(self) -> AtomicBatch:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            while exc_type is None and self._written:
+                tmp, path = self._written[0]
+                os.replace(tmp, path)
+                self._written.pop(0)
+        finally:
+            for tmp, _ in self._written:
+                Path(tmp).unlink(missing_ok=True)
+            self._written.clear()
 
 
 def read_capped(path: Path, limit: int) -> bytes:

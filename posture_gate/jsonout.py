@@ -15,6 +15,7 @@ Without orjson installed the stdlib does it all, slower.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .textutil import json_escape_invisible
@@ -104,7 +105,33 @@ def escape_invisible(data: bytes) -> bytes:
 def dumps_escaped(obj: Any) -> str:
     """json_escape_invisible(json.dumps(obj, indent=2, ensure_ascii=False)), exactly
     (findings.json: no invisible character in the file, the same data once parsed)."""
+    return dumps_escaped_bytes(obj).decode("utf-8")
+
+
+def dumps_escaped_bytes(obj: Any) -> bytes:
+    """UTF-8 of dumps_escaped(obj) (a lone surrogate is escaped, so it always encodes)."""
     try:
-        return escape_invisible(dumps_bytes(obj)).decode("utf-8")
+        return escape_invisible(dumps_bytes(obj))
     except UnicodeEncodeError:  # a lone surrogate, which the escaping spells \udXXX
-        return json_escape_invisible(json.dumps(obj, indent=2, ensure_ascii=False))
+        return json_escape_invisible(json.dumps(obj, indent=2, ensure_ascii=False)
+                                     ).encode("utf-8")
+
+
+def list_chunks(head: bytes, key: str, items: Iterable[Any], *,
+                batch: int = 1000) -> Iterator[bytes]:
+    """dumps_escaped_bytes of a dict whose last key `key` holds the list `items`, in
+    chunks of `batch` items, so that a report of 100k findings is never one string.
+    `head` is dumps_escaped_bytes of the same dict without `key` (at least one key)."""
+    if not head.endswith(b"\n}"):
+        raise ValueError("list_chunks: head is not an indented, non-empty object")
+    opening = head[:-2] + b",\n  " + dumps_escaped_bytes(key) + b": ["
+    parts: list[bytes] = []
+    count = 0
+    for item in items:  # each item one level deeper than dumps writes it: 4 more spaces
+        parts.append((b",\n    " if count else b"\n    ")
+                     + dumps_escaped_bytes(item).replace(b"\n", b"\n    "))
+        count += 1
+        if len(parts) == batch:
+            yield opening + b"".join(parts)
+            opening, parts = b"", []
+    yield opening + b"".join(parts) + (b"\n  ]\n}" if count else b"]\n}")

@@ -39,4 +39,8 @@ def target_of(f: Finding, targets: Sequence[TargetRule]) -> str | None:
 
 
 def assign_targets(findings: Sequence[Finding], targets: Sequence[TargetRule]) -> list[Finding]:
-    return [f.with_(target=target_of(f, targets)) for f in findings]
+    out = []
+    for f in findings:  # an unchanged finding is kept, not copied (100k findings: 100k copies)
+        t = target_of(f, targets)
+        out.append(f if f.target == t else f.with_(target=t))
+    return out

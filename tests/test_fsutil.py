@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,40 @@ def test_output_dir_link_inside_the_tree_is_refused(tmp_path: Path) -> None:
     check_output_dir(root / "real", root)  # not there yet: fine
     (tmp_path / "ci-link").symlink_to(root)
     check_output_dir(tmp_path / "ci-link" / "out", root)  # the CI owner's link: trusted
+
+
+def test_write_atomic_takes_chunks(tmp_path: Path) -> None:
+    chunks: list[str | bytes] = ["{", b'"a": ', "\"\u00fc\"}"]
+    write_atomic(tmp_path / "r.json", iter(chunks))
+    assert (tmp_path / "r.json").read_text(encoding="utf-8") == '{"a": "\u00fc"}'
+
+
+def test_atomic_batch_renames_all_only_when_all_are_written(tmp_path: Path) -> None:
+    from posture_gate.fsutil import AtomicBatch
+
+    old = [precious(tmp_path / name) for name in ("a.json", "b.sarif", "c.xml")]
+    link_target = precious(tmp_path / "elsewhere")
+    (tmp_path / "c.xml").unlink()
+    (tmp_path / "c.xml").symlink_to(link_target)
+
+    def failing() -> Iterator[str]:
+        yield "half"
+        raise RuntimeError("reporter failed midway")
+
+    with pytest.raises(RuntimeError), AtomicBatch() as batch:
+        batch.write(tmp_path / "a.json", "new a")
+        batch.write(tmp_path / "b.sarif", failing())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.sarif", "c.xml",
+                                                          "elsewhere"]
+    assert all(p.read_text() == "precious\n" for p in old)
+
+    with AtomicBatch() as batch:
+        batch.write(tmp_path / "a.json", iter(["new ", "a"]))
+        batch.write(tmp_path / "c.xml", "new c")
+        assert (tmp_path / "a.json").read_text() == "precious\n"  # nothing renamed yet
+    assert (tmp_path / "a.json").read_text() == "new a"
+    assert not (tmp_path / "c.xml").is_symlink() and (tmp_path / "c.xml").read_text() == "new c"
+    assert link_target.read_text() == "precious\n"
+    assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == FILE_MODE
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.sarif", "c.xml",
+                                                          "elsewhere"]

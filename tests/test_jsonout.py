@@ -3,6 +3,7 @@ textutil.json_escape_invisible after it), whichever encoder did the work."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from typing import Any
@@ -78,7 +79,7 @@ def test_without_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_orjson_is_installed() -> None:
     """A dependency (pyproject): without it the reports are right but slow."""
-    assert jsonout.orjson is not None, sys.path
+    assert importlib.util.find_spec("orjson") is not None, sys.path
 
 
 def test_tiny_float_check_finds_numbers_not_uuids() -> None:
@@ -87,3 +88,17 @@ def test_tiny_float_check_finds_numbers_not_uuids() -> None:
         assert jsonout._tiny_float(data)
     for data in (b'"id": "0f3e-5b2a-4c1d"', b'"pre-7", "1e-10"', b"1.5e-17,"):
         assert not jsonout._tiny_float(data)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5, 7])
+def test_list_chunks_is_the_whole_document(n: int) -> None:
+    items = [{"i": i, "t": HOSTILE[i % len(HOSTILE)], "l": [1, [], {}], "e": {}}
+             for i in range(n)]
+    head = {"schema": "x", "nested": {"a": [1, 2]}, "text": "\u202e"}
+    chunks = list(jsonout.list_chunks(jsonout.dumps_escaped_bytes(head), "findings", items,
+                                      batch=2))
+    assert len(chunks) == n // 2 + 1
+    whole = json_escape_invisible(stdlib({**head, "findings": items})).encode("utf-8")
+    assert b"".join(chunks) == whole
+    with pytest.raises(ValueError):
+        next(jsonout.list_chunks(b"{}", "findings", items))

@@ -22,11 +22,12 @@ import click
 
 from .. import progress
 from ..errors import UsageError
-from ..fsutil import write_atomic
+from ..fsutil import AtomicBatch
 from ..model import ScanResult
 from ..pipeline import CONSOLE, Outcome
 from ..policy.evaluate import Verdict
 from ..reporters import REPORTERS
+from ..reporters.base import output_chunks
 from ..reporters.console import ConsoleReporter, verdict_line
 from ..termstyle import COLOR_MODES, Style, color_enabled
 from ..textutil import one_line
@@ -124,10 +125,27 @@ def listener(shown: Display) -> progress.StderrProgress | None:
     return progress.StderrProgress(sys.stderr, live=live, verbose=shown.verbose)
 
 
-def show(outcome: Outcome, shown: Display) -> None:
-    """A pipeline outcome: its files, stdout's one text, and GitHub's step summary."""
+# Rendered while they are written, one at a time and in chunks, when there is an output
+# directory: 100k findings make reports of 100 MB each, never all held at once. The console
+# and the Markdown summary (both short) are rendered by the pipeline.
+STREAMED = frozenset(REPORTERS) - {CONSOLE, "markdown"}
+
+
+def split_formats(names: Sequence[str], shown: Display) -> tuple[tuple[str, ...],
+                                                                 tuple[str, ...]]:
+    """(formats the pipeline renders, formats `show` renders as it writes them)."""
+    names = tuple(dict.fromkeys(names))
+    if shown.out_dir is None:
+        return names, ()
+    return (tuple(n for n in names if n not in STREAMED),
+            tuple(n for n in names if n in STREAMED))
+
+
+def show(outcome: Outcome, shown: Display, *, stream: Sequence[str] = ()) -> None:
+    """A pipeline outcome: its files (and those of the `stream` formats), stdout's one
+    text, and GitHub's step summary."""
     show_files(outcome.run, outcome.verdict, outcome.files, shown,
-               console=CONSOLE in outcome.rendered)
+               console=CONSOLE in outcome.rendered, stream=stream)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary and "markdown" in outcome.rendered:
         with open(summary, "a", encoding="utf-8") as fh:
@@ -135,15 +153,23 @@ def show(outcome: Outcome, shown: Display) -> None:
 
 
 def show_files(run: ScanResult, verdict: Verdict, files: Mapping[str, str], shown: Display,
-               *, console: bool) -> None:
-    """Write the files, print stdout's one text, and say on stderr where files went."""
+               *, console: bool, stream: Sequence[str] = ()) -> None:
+    """Write the files, print stdout's one text, and say on stderr where files went.
+    All files are renamed into place only once every one is written: a reporter that
+    fails leaves the previous reports intact."""
+    written = list(files)
     if shown.out_dir is not None:
-        for filename, text in files.items():
-            write_atomic(shown.out_dir / filename, text)
+        with AtomicBatch() as batch:
+            for filename, text in files.items():
+                batch.write(shown.out_dir / filename, text)
+            for fmt in stream:
+                for filename, chunks in output_chunks(REPORTERS[fmt], run, verdict):
+                    batch.write(shown.out_dir / filename, chunks)
+                    written.append(filename)
     print_result(run, verdict, shown, console=console)
-    if shown.quiet or not files or (shown.out_dir is None and shown.stdout_format):
+    if shown.quiet or not written or (shown.out_dir is None and shown.stdout_format):
         return  # -o -: stdout has the one report asked for
-    names = ", ".join(sorted(files))
+    names = ", ".join(sorted(written))
     if shown.out_dir is None:
         click.echo(f"posture-gate: {names}: not written: give -o DIR to write them", err=True)
     else:

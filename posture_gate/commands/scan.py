@@ -119,6 +119,7 @@ def scan_cmd(path: Path, policy: str | None, policy_ref: str | None, output_dir:
     threat = threat_data(pol, path.resolve(), kev=kev, epss=epss, today=day)
     vex = vex_statements(pol, path.resolve(), vex_files)
     clock = pipeline.Clock(today=day, now=history.parse_now(now_iso, day) if now_iso else None)
+    now, stream = output.split_formats(("json", *names), shown)
     outcome = pipeline.run(pol, pipeline.Options(
         scan=ScanOptions(root=path, output_dir=shown.scan_dir or output_dir,
                          advisories=advisories,
@@ -126,9 +127,9 @@ def scan_cmd(path: Path, policy: str | None, policy_ref: str | None, output_dir:
                          cache_dir=cache_dir.resolve() if cache_dir else None,
                          result_cache=not no_cache, changed_since=changed_since, threat=threat,
                          vex=vex),
-        formats=("json", *names), baseline=base, history=history_file,
+        formats=now, baseline=base, history=history_file,
         trust=resolved.trust), clock)
-    output.show(outcome, shown)
+    output.show(outcome, shown, stream=stream)
     for w in notify.send_all(pol.notify, outcome.run, outcome.verdict, outcome.change):
         click.echo(f"posture-gate: warning: {w}", err=True)
     for e in outcome.verdict.errors:
@@ -158,9 +159,10 @@ def gate_cmd(findings: Path, policy: str, baseline: Path | None, output_dir: Pat
     disp = output.prepare(output_dir, names)
     # without -o nothing is written, and stderr says so for each file format asked for
     rendered = ("json", *names) if disp.out_dir is not None else (pipeline.CONSOLE, *names)
-    outcome = pipeline.judge(pol, run, pipeline.Options(formats=rendered, baseline=base),
+    now, stream = output.split_formats(rendered, disp)
+    outcome = pipeline.judge(pol, run, pipeline.Options(formats=now, baseline=base),
                              pipeline.Clock(today=day))
-    output.show(outcome, disp)
+    output.show(outcome, disp, stream=stream)
     sys.exit(outcome.verdict.exit_code)
 
 

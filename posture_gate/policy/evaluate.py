@@ -105,7 +105,7 @@ def apply_suppressions(policy: Policy, findings: Sequence[Finding],
             if sup is None:
                 sup = Suppression(kind="ignore", reason=ign.reason, owner=ign.owner,
                                   expires=ign.expires.isoformat())
-        out.append(f.with_(suppression=sup))
+        out.append(f if sup is f.suppression else f.with_(suppression=sup))
     for n, ign in enumerate(policy.ignores):
         what = ign.id or ign.package or (ign.fingerprint or "")[:12]
         where = f"{policy.source}:{ign.line}" if ign.line else policy.source

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 from typing import Protocol
 
+from ..fsutil import Chunks
 from ..model import ScanResult
 from ..policy.evaluate import Verdict
 from ..scanners import SCANNERS
@@ -27,6 +29,19 @@ def output_files(reporter: Reporter, run: ScanResult, verdict: Verdict) -> dict[
         result: dict[str, str] = files(run, verdict)
         return result
     return {reporter.filename: reporter.render(run, verdict)}
+
+
+def output_chunks(reporter: Reporter, run: ScanResult, verdict: Verdict
+                  ) -> Iterator[tuple[str, Chunks]]:
+    """output_files one file at a time, each text in chunks (str or UTF-8 bytes), for
+    writing 100k findings without holding a whole report: a reporter that can provides
+    `stream(run, verdict)`. Consume each file's chunks before asking for the next."""
+    stream = getattr(reporter, "stream", None)
+    if callable(stream):
+        yield from stream(run, verdict)
+        return
+    for name, text in output_files(reporter, run, verdict).items():
+        yield name, (text,)
 
 
 def _age_days(stamp: str, started: str) -> int | None:

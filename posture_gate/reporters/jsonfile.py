@@ -12,9 +12,11 @@ data is unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from ..jsonout import dumps_escaped
+from ..fsutil import Chunks
+from ..jsonout import dumps_escaped_bytes, list_chunks
 from ..model import RUN_SCHEMA, Finding, ScanResult
 from ..policy.evaluate import totals
 from ..policy.model import Verdict
@@ -55,6 +57,15 @@ def _prose(d: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 
 def document(run: ScanResult, verdict: Verdict) -> dict[str, Any]:
+    return {**_head(run, verdict), "findings": [_finding(f) for f in verdict.findings]}
+
+
+def _finding(f: Finding) -> dict[str, Any]:
+    return _prose(f.to_dict(), "title", "message")
+
+
+def _head(run: ScanResult, verdict: Verdict) -> dict[str, Any]:
+    """The document but its findings (written last, in chunks)."""
     targets = sorted({f.target for f in verdict.findings if f.target})
     return {
         "schema": RUN_SCHEMA,
@@ -88,7 +99,6 @@ def document(run: ScanResult, verdict: Verdict) -> dict[str, Any]:
             "gates": [gate_dict(g) for g in verdict.gates],
             **_history(verdict),
         },
-        "findings": [_prose(f.to_dict(), "title", "message") for f in verdict.findings],
     }
 
 
@@ -97,4 +107,13 @@ class JsonReporter:
     filename = "findings.json"
 
     def render(self, run: ScanResult, verdict: Verdict) -> str:
-        return dumps_escaped(document(run, verdict)) + "\n"
+        return b"".join(self.chunks(run, verdict)).decode("utf-8")
+
+    def stream(self, run: ScanResult, verdict: Verdict) -> Iterator[tuple[str, Chunks]]:
+        yield self.filename, self.chunks(run, verdict)
+
+    def chunks(self, run: ScanResult, verdict: Verdict) -> Iterator[bytes]:
+        """The file's UTF-8 text, a thousand findings at a time (findings come last)."""
+        head = dumps_escaped_bytes(_head(run, verdict))
+        yield from list_chunks(head, "findings", map(_finding, verdict.findings))
+        yield b"\n"
