@@ -74,3 +74,20 @@ def test_os_gate_fails_and_passes_as_the_policy_says(built: Path, tmp_path: Path
     code, doc = scan(built, tmp_path / "b", lenient)
     assert code == 0
     assert doc["totals"]["os"]["critical"] == 1 and doc["totals"]["os"]["low"] == 2
+
+
+def test_cyclonedx_sbom_lists_the_image_packages(built: Path, tmp_path: Path) -> None:
+    from tests.reporters.test_cyclonedx import bom_errors
+
+    code, doc = scan(built, tmp_path, EXAMPLES / "posture-gate.yml", "--format",
+                     "console,json,cyclonedx")
+    bom = json.loads((tmp_path / "out" / "bom.cdx.json").read_text())
+    assert bom_errors(bom) == []
+    image_run = next(r for r in doc["scanners"] if r["name"] == "trivy-image")
+    listed = image_run["properties"]["packages"]
+    purls = {c["purl"] for c in bom["components"]}
+    # every package trivy listed in the image (vulnerable or not), and every pinned one
+    assert {p["purl"] for p in listed if "purl" in p} <= purls
+    assert any(p["purl"].startswith("pkg:deb/") for p in listed if "purl" in p)
+    assert "pkg:pypi/gunicorn@22.0.0" in purls
+    assert len(listed) > len([f for f in doc["findings"] if f["category"] == "os"])

@@ -166,9 +166,12 @@ class Trivy(Scanner):
             common = self._common(opts, ctx, image_scanners)
             tarball = _image_archive(image, ctx.root)
             source = ["--input", str(tarball)] if tarball else [image]
+            # every package of the image, not only vulnerable ones: the CycloneDX SBOM
+            listed = ["--list-all-pkgs"] if "vuln" in image_scanners else []
             jobs.append(Job(
                 name=f"{self.name}-image" + (f"-{n + 1}" if n else ""), scanner=self.name,
-                argv=(self.executable, "image", *common, *settings.extra_args, *source),
+                argv=(self.executable, "image", *common, *listed, *settings.extra_args,
+                      *source),
                 required=settings.required, timeout=settings.timeout,
                 meta={**meta, "scanners": image_scanners, "mode": "image", "image": image}))
         return jobs
@@ -225,6 +228,7 @@ class Trivy(Scanner):
         image = job.meta.get("image")
         lines = ctx.lines()
         findings: list[Finding] = []
+        inventory: list[dict[str, str]] = []
         for i, res in enumerate(results):
             where = f"Results[{i}]."
             listed = [k for k in _FINDING_LISTS if k in res]
@@ -254,6 +258,8 @@ class Trivy(Scanner):
             if category in (Category.OS, Category.DEPENDENCY):
                 rtype = optional(res, "Type", str, self.name, where) or ""
                 pkg_lines = _package_lines(res, where, self.name)
+                if image is not None:
+                    inventory += _inventory(res, where, rtype, self.name)
                 findings += [vuln_finding(v, f"{where}{wanted}[{n}].", rtype, pkg_lines,
                                         category, path, image, version)
                              for n, v in enumerate(items)]
@@ -272,6 +278,8 @@ class Trivy(Scanner):
         props: dict[str, Any] = {"mode": job.meta.get("mode", "fs")}
         if image:
             props["image"] = image
+        if inventory:
+            props["packages"] = inventory
         if "vuln" in job.meta.get("scanners", ()) and job.meta.get("cache_dir"):
             # the DB trivy actually used (it may have downloaded a newer one)
             cache = Path(str(job.meta["cache_dir"]))
@@ -349,3 +357,25 @@ def _package_lines(res: dict[str, Any], where: str, scanner: str) -> dict[tuple[
             if name is not None and k == 0:
                 found.setdefault((name, version), max(1, start))
     return found
+
+
+def _inventory(res: dict[str, Any], where: str, rtype: str, scanner: str
+               ) -> list[dict[str, str]]:
+    """The result's packages (--list-all-pkgs) as {ecosystem, name, version, purl}."""
+    out = []
+    packages = optional(res, "Packages", list, scanner, where) or []
+    for n, p in enumerate(objects(packages, scanner, f"{where}Packages")):
+        at = f"{where}Packages[{n}]."
+        name = optional(p, "Name", str, scanner, at)
+        if name is None:
+            continue
+        entry = {"ecosystem": rtype, "name": name}
+        version = optional(p, "Version", str, scanner, at)
+        if version:
+            entry["version"] = version
+        ident = optional(p, "Identifier", dict, scanner, at) or {}
+        purl = optional(ident, "PURL", str, scanner, f"{at}Identifier.")
+        if purl:
+            entry["purl"] = purl
+        out.append(entry)
+    return out
