@@ -14,14 +14,15 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from ..history import history_markdown
 from ..model import Category, Finding, RunStatus, ScanResult, Severity, sort_findings
 from ..policy.evaluate import GateResult, Verdict, totals
 from ..textutil import one_line
+from ..trends import markdown_table
 from .base import data_freshness, policy_lines
 from .sections import coverage_markdown, effectiveness_markdown, floor_note, posture_markdown
 from .threatinfo import finding_note, source_lines
 from .unknowns import unknown_line
+from .vexinfo import vex_lines
 
 MAX_FINDINGS = 20
 _SEV = Severity.ordered()
@@ -177,7 +178,7 @@ class MarkdownReporter:
         if unknown:
             out += ["", f"{unknown[0].upper()}{unknown[1:]}."]
         out.append("")
-        trend = history_markdown(_inert_trends(run))
+        trend = markdown_table(_inert_trends(run).trends or ())
         if trend:
             out += [trend, ""]
 
@@ -217,6 +218,9 @@ class MarkdownReporter:
                        f"{count} | {s.duration_s:.1f}s | {detail} |")
         out.append("")
 
+        vex = vex_lines(verdict.findings)
+        if vex:
+            out += ["### Suppressed by VEX", "", *[f"- {md(line, 600)}" for line in vex], ""]
         out += _tree_lines(run)
         warnings = [*verdict.warnings, *(f"{s.name}: {w}" for s in run.scanners
                                          for w in s.warnings)]
