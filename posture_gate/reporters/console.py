@@ -25,6 +25,8 @@ from ..textutil import one_line
 from .base import data_freshness, policy_lines
 from .sections import coverage_console, floor_note, posture_console
 from .threatinfo import source_lines
+from .unknowns import unknown_line
+from .vexinfo import vex_lines
 
 _SEV = Severity.ordered()
 LISTED = 10  # blocking findings shown under each failed gate
@@ -88,6 +90,10 @@ class ConsoleReporter:
         suppressed = sum(1 for f in verdict.findings if f.suppression is not None)
         if suppressed:
             out.append(f"({suppressed} suppressed finding(s) not counted)")
+        out += [f"  vex: {line}" for line in vex_lines(verdict.findings)]
+        unknown = unknown_line(verdict.findings)
+        if unknown:
+            out.append(f"({unknown})")
         out.append("")
         out += policy_lines(run)
         out.append("scanners:")

@@ -42,3 +42,13 @@ def test_json_and_sarif_carry_the_statement() -> None:
     results = {r["ruleId"]: r for run in sarif["runs"] for r in run["results"]}
     assert results["PYSEC-2020-96"]["suppressions"][0]["kind"] == "external"
     assert "VEX not_affected" in results["PYSEC-2020-96"]["suppressions"][0]["justification"]
+
+
+def test_console_lists_vex_decisions_and_the_unknown_count() -> None:
+    text = _text("console")
+    assert "  vex: PYSEC-2020-96 pyyaml 5.1: not_affected (vulnerable_code_not_in_execute_" \
+           "path) by Web Platform Security <security@example.com> at 2024-10-09T14:30:00Z" \
+           in text
+    assert "PYSEC-2019-133" not in "".join(line for line in text.splitlines()
+                                           if line.startswith("  vex:"))
+    assert "(severity unknown for" not in text  # every package finding here is ranked
