@@ -30,7 +30,7 @@ from .dates import parse_now as parse_now  # moved to dates.py; re-exported for 
 from .errors import InputError
 from .model import Category, Finding, RunStatus, ScanResult, Severity, TrendPoint
 from .policy.model import Verdict
-from .trends import WEEK, WeekChange, changes, markdown_table
+from .trends import WEEK, WeekChange, changes
 
 BUSY_TIMEOUT_S = 60.0
 CATEGORIES = tuple(c.value for c in Category)
@@ -388,8 +388,3 @@ def apply(path: Path, run: ScanResult, verdict: Verdict, now: datetime.datetime
     verdict = replace(verdict, new_since_last=rec.new_fingerprints,
                       fixed_since_last=rec.fixed_fingerprints)
     return replace(run, trends=trends(path, TREND_RUNS)), verdict, rec
-
-
-def history_markdown(run: ScanResult, rows: int = 14) -> str:
-    """Moved to trends.markdown_table; kept until reporters/markdown.py's change lands."""
-    return markdown_table(run.trends or (), rows)
