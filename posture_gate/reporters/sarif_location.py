@@ -1,5 +1,6 @@
 """Where a SARIF result points: a percent-encoded repo-relative URI, or for a finding with
-no file (an OS package in an image) a stable placeholder path; the region is whole lines."""
+no file (an OS package in an image, a platform setting) a stable placeholder path; the region
+is whole lines."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from ..model import Finding
+from ..model import Category, Finding
 
 URI_SAFE = "/-._~!$&'()*+,;=:@"
 IMAGE_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -51,6 +52,9 @@ def location(f: Finding) -> dict[str, Any]:
             f.location.start_line > 0 else 1
         end = f.location.end_line if f.location.end_line and \
             f.location.end_line >= start else start
+    elif f.category is Category.PLATFORM:
+        # a hosting-platform setting (platform/): no file; one stable path per provider
+        path, start, end = f"platform-settings/{f.rule_id.split('/', 1)[0]}", 1, 1
     else:
         path, start, end = image_placeholder(f.image), 1, 1
     # Columns are unknown: 1..1 like trivy; every region value >= 1 (docs/formats.md 1.4).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,7 @@ class Answer:
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering (a slow API)
 
 
 @dataclass
@@ -48,6 +50,8 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             api.seen.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
             ans = api.answer(self.path)
+            if ans.delay:
+                time.sleep(ans.delay)
             data = b"" if ans.body is None else json.dumps(ans.body).encode()
             self.send_response(ans.status)
             for k, v in ans.headers.items():

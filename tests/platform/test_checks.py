@@ -148,6 +148,14 @@ def test_redirect_and_foreign_links_are_not_followed(api: FakeApi) -> None:
         client.get_all("/list")
 
 
+def test_a_slow_api_times_out_and_fails_the_run(api: FakeApi) -> None:
+    shapes.github_owner(api)
+    api.add(shapes.REPO, Answer(body=shapes.gh_repo(admin=True), delay=3.0))
+    out = _gh(api, timeout=0.3)
+    assert out.run.status is RunStatus.FAILED
+    assert "timed out" in (out.run.reason or "") and shapes.GH_TOKEN not in _everything(out)
+
+
 def test_gitlab_owner_view(api: FakeApi) -> None:
     shapes.gitlab_owner(api)
     env = {"CI_API_V4_URL": api.url, "CI_PROJECT_ID": "77", "GITLAB_TOKEN": shapes.GL_TOKEN,

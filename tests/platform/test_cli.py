@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import cli_env, run_cli
+from tests.reporters.schemas import sarif_errors
 
 from . import shapes
 from .fakeapi import Answer, FakeApi, serve
@@ -73,6 +74,11 @@ def test_github_org_without_2fa_and_force_push_fail_the_gate(api: FakeApi,
     assert "platform" in proc.stdout  # the console totals row
     assert shapes.GH_TOKEN not in everything
     assert shapes.GH_TOKEN[4:] not in everything
+    sarif = json.loads((tmp_path / "out" / "posture-gate.sarif").read_text())
+    assert sarif_errors(sarif) == []
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in sarif["runs"][0]["results"]}
+    assert uris == {"platform-settings/github"}
 
 
 def test_github_non_owner_token_gives_unknown_naming_the_scope(api: FakeApi,
@@ -114,6 +120,23 @@ def test_gitlab_group_without_2fa_and_force_push_fail_the_gate(api: FakeApi,
     assert rules["gitlab/group-2fa-required"] == "high"
     assert rules["gitlab/default-branch-force-push"] == "high"
     assert shapes.GL_TOKEN not in everything and shapes.JOB_TOKEN not in everything
+
+
+def test_gitlab_429_is_retried_per_retry_after(api: FakeApi, tmp_path: Path) -> None:
+    shapes.gitlab_owner(api)
+    api.add("/groups/9", Answer(status=429, body={"message": "429 Too Many Requests"},
+                                headers={"Retry-After": "1"}),
+            Answer(body={"id": 9, "full_path": "acme", "two_factor_grace_period": 48,
+                         "require_two_factor_authentication": True}))
+    proc, doc, everything = _scan(tmp_path, _env(
+        CI_API_V4_URL=api.url, CI_PROJECT_ID="77", GITLAB_TOKEN=shapes.GL_TOKEN),
+        args=("--platform", "gitlab"))
+    run = next(s for s in doc["scanners"] if s["name"] == "platform")
+    assert run["status"] == "ok" and run["properties"]["rate_limit_retries"] == 1
+    assert [p for p, _ in api.seen].count("/groups/9") == 2
+    assert _checks(doc)["gitlab/group-2fa-required"] == "pass"  # the answer after the retry
+    assert proc.returncode == 1  # force push is still allowed on main
+    assert shapes.GL_TOKEN not in everything
 
 
 def test_gitlab_job_token_gives_unknown_naming_the_scope(api: FakeApi, tmp_path: Path) -> None:
