@@ -71,7 +71,8 @@ def _leaf_output_dir(tb: TracebackType | None) -> Path | None:
         ctx = tb.tb_frame.f_locals.get("ctx")
         if isinstance(ctx, click.Context) and not isinstance(ctx.command, click.Group):
             out = ctx.params.get("output_dir")
-            found = out if isinstance(out, Path) and str(out) != "-" else found  # -o -: stdout
+            found = out if isinstance(out, Path) and str(out) not in ("-", "/dev/stdout",
+                                                                      "/dev/fd/1") else found
         tb = tb.tb_next
     return found
 

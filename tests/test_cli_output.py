@@ -41,7 +41,8 @@ def test_gate_without_o_prints_console_and_says_nothing_was_written(saved: Path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["findings.json"]
 
 
-@pytest.mark.parametrize("args", [["-f", "sarif", "-o", "-"], ["--stdout", "sarif"]])
+@pytest.mark.parametrize("args", [["-f", "sarif", "-o", "-"], ["--stdout", "sarif"],
+                                  ["-f", "sarif", "-o", "/dev/stdout"]])
 def test_one_format_on_stdout_and_nothing_else(saved: Path, tmp_path: Path,
                                                args: list[str]) -> None:
     proc = run_cli("gate", str(saved), *args, cwd=tmp_path)

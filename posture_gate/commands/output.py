@@ -33,6 +33,8 @@ from ..termstyle import COLOR_MODES, Style, color_enabled
 from ..textutil import one_line
 
 STDOUT = Path("-")
+# `-o /dev/stdout` means the same (it is not a directory: raw/ and error.log cannot go there)
+STDOUT_NAMES = frozenset({STDOUT, Path("/dev/stdout"), Path("/dev/fd/1")})
 _KEY = "posture_gate.display"
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,7 +86,7 @@ def display(*, output_dir: Path | None, names: Sequence[str], stdout_format: str
     if stdout_format is not None and stdout_format not in REPORTERS:
         raise UsageError(f"--stdout: unknown format '{one_line(stdout_format, 40)}' "
                          f"(known: {', '.join(REPORTERS)})")
-    if output_dir == STDOUT:
+    if output_dir in STDOUT_NAMES:
         wanted = [n for n in dict.fromkeys(names) if n != CONSOLE] or list(names)
         if len(wanted) != 1 or stdout_format not in (None, wanted[0]):
             raise UsageError("-o - writes one format to stdout: give it with -f, e.g. "
