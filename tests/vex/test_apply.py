@@ -176,3 +176,40 @@ def test_a_vex_suppressed_finding_fits_the_finding_schema() -> None:
     finding_schema.pop("properties", None)
     errors = list(jsonschema.Draft202012Validator(finding_schema).iter_errors(f.to_dict()))
     assert errors == []
+
+
+def test_os_packages_match_through_purl_qualifiers(tmp_path: Path) -> None:
+    doc = {"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/v",
+           "author": "ops", "timestamp": "2024-10-10T00:00:00Z", "version": 1,
+           "statements": [{
+               "vulnerability": {"name": "CVE-2023-5678"},
+               "products": [{"@id": "pkg:oci/webapp@sha256%3Aabc",
+                             "subcomponents": [{"@id": "pkg:deb/debian/openssl@3.0.11-1"}]}],
+               "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"}]}
+    f = tmp_path / "os.json"
+    f.write_text(json.dumps(doc))
+    openssl = Finding(
+        fingerprint="f" * 64, scanner="trivy", scanner_version="0.76", found_by=("trivy",),
+        rule_id="CVE-2023-5678", category=Category.OS, severity=Severity.LOW, title="t",
+        message="m", identifiers=("CVE-2023-5678",),
+        package=Package(ecosystem="debian", name="openssl", version="3.0.11-1",
+                        purl="pkg:deb/debian/openssl@3.0.11-1?arch=amd64&distro=debian-12"))
+    newer = openssl.with_(fingerprint="e" * 64, package=Package(
+        ecosystem="debian", name="openssl", version="3.0.13-1",
+        purl="pkg:deb/debian/openssl@3.0.13-1?arch=amd64&distro=debian-12"))
+    out = apply.apply((openssl, newer), apply.load([f]))
+    assert out[0].suppression is not None and out[0].suppression.kind == "vex"
+    assert out[1].suppression is None
+
+
+def test_a_repository_local_policy_cannot_name_vex_files(tmp_path: Path) -> None:
+    from posture_gate.errors import PolicyError
+    from posture_gate.policy import trust
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    (tmp_path / "trusted.yml").write_text("version: 1\nvex: [/ci/vex.json]\n")
+    (root / "posture-gate.yml").write_text("version: 1\nvex: [/ci/vex.json, planted.json]\n")
+    with pytest.raises(PolicyError, match="vex: only the trusted policy"):
+        trust.resolve(str(tmp_path / "trusted.yml"), None, root,
+                      today=datetime.date(2024, 10, 12))
