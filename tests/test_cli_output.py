@@ -183,3 +183,9 @@ def test_report_points_at_the_findings_file_it_read(tmp_path: Path) -> None:
     saved.write_text(JsonReporter().render(run, verdict))
     proc = run_cli("report", str(saved), "-f", "console", "-o", str(tmp_path / "rep"))
     assert f"    ... and 15 more; all of them in {saved}\n" in proc.stdout, proc.stdout
+
+
+def test_report_to_stdout_makes_no_directory_named_dash(saved: Path, tmp_path: Path) -> None:
+    proc = run_cli("report", str(saved), "-f", "json", "-o", "-", cwd=tmp_path)
+    assert json.loads(proc.stdout)["schema"] == "posture-gate/run/v1"
+    assert not (tmp_path / "-").exists()
