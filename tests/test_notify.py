@@ -108,7 +108,8 @@ def test_slack_webhook_receives_verdict_totals_changes_and_link(
     text = body["blocks"][1]["text"]["text"]
     assert "Verdict: FAIL (exit 1)" in text
     assert "Failed gates: secret.max.any (1 &gt; 0)" in text
-    assert "Totals: code 0, architecture 0, os 0, dependency 0, secret 1 (total 1)" in text
+    assert ("Totals: code 0, architecture 0, os 0, dependency 0, secret 1, platform 0 "
+            "(total 1)") in text
     assert "Since the previous run (verdict PASS): 1 new, 1 fixed" in text
     assert "new: [critical] B105 app/settings.py: Hardcoded &lt;password&gt;" in text
     assert "fixed: [high] PYSEC-2021-142 pyyaml==5.3.1" in text
