@@ -116,3 +116,22 @@ def test_tests_dirs_are_skipped_by_both_and_examples_scanned_by_both(tmp_path: P
     # a test directory scanned as the root is gated
     proc = run_cli("scan", str(root / "tests"), "--policy", str(policy), "-o", str(out))
     assert proc.returncode == 1, proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_exclude_means_the_same_for_trivy(tmp_path: Path) -> None:
+    from tests.conftest import PLANTED_TOKEN
+
+    root = tmp_path / "proj"
+    for rel in ("legacy/conf.py", "pkg/legacy/conf.py", "src/old/conf.py", "src/conf.py",
+                "other/src/old/conf.py"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(f'TOKEN = "{PLANTED_TOKEN}"\n')
+    policy = tmp_path / "p.yml"
+    policy.write_text("version: 1\nscanners:\n  trivy: {scanners: [secret], exclude: "
+                      "[legacy, src/old]}\ngates:\n  secret: {max: {any: 0}}\n")
+    out = tmp_path / "out"
+    proc = run_cli("scan", str(root), "--policy", str(policy), "-o", str(out))
+    assert proc.returncode == 1, proc.stderr
+    findings = json.loads((out / "findings.json").read_text())["findings"]
+    assert {f["location"]["path"] for f in findings} == {"src/conf.py", "other/src/old/conf.py"}

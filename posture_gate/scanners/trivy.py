@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .. import excludes as exclude
 from ..errors import ScannerError, ScannerOutputError
 from ..model import Category, Finding, ScannerRun
 from .base import (
@@ -85,6 +86,8 @@ class Trivy(Scanner):
         "db_repository": Option(schema=STRINGS),
         "java_db_repository": Option(schema=STRINGS),
         "skip_dirs": Option(schema=STRINGS, trust=SUBSET, default=[]),
+        # as for bandit and semgrep (excludes.py): a bare name at any depth, a path from root
+        "exclude": Option(schema=STRINGS, trust=SUBSET, default=[]),
     })
     # vuln needs trivy's DB; a policy adds it once a DB (or a mirror) is available to CI
     presets = frozen({"default": {"scanners": ["misconfig", "secret"]},
@@ -153,6 +156,8 @@ class Trivy(Scanner):
                      *(str(d) for d in opts.get("skip_dirs") or [])]
             for skip in skips:
                 argv += ["--skip-dirs", skip]
+            for pattern in (_csv_field(p) for p in exclude.trivy(opts.get("exclude") or [])):
+                argv += ["--skip-dirs", pattern, "--skip-files", pattern]
             # trivy 0.76.0 follows no symlink; excluded all the same should that change
             for rel in ctx.outside_links:
                 pattern = _csv_field(_glob_literal(rel))
