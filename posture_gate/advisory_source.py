@@ -45,7 +45,8 @@ class Snapshot:
 
 
 def read(source: Path) -> Snapshot:
-    """A directory (every *.json/*.yaml/*.yml below it) or a zip file (every such member)."""
+    """A directory (every *.json/*.yaml/*.yml below it, and every such member of each *.zip
+    below it: an osv.dev `all.zip` export next to PYSEC records) or a zip file."""
     if source.is_dir():
         return _read_dir(source)
     if source.is_file():
@@ -58,6 +59,16 @@ def _read_dir(directory: Path) -> Snapshot:
     files: list[tuple[str, bytes]] = []
     total = 0
     for parts, path in _walk(str(directory)):
+        if path.endswith(".zip"):
+            members = _read_zip(Path(path)).files
+            total += sum(len(d) for _, d in members)
+            if total > MAX_TOTAL_BYTES:
+                raise UsageError(f"{directory}: advisory records larger than "
+                                 f"{human_size(MAX_TOTAL_BYTES)} in all")
+            for name, data in members:  # name: <zip path>:<member>
+                _add(digest, "/".join(parts) + name[len(path):], data)
+            files += members
+            continue
         try:
             data = read_capped(Path(path), MAX_RECORD_BYTES)
         except TooLarge as exc:
@@ -92,7 +103,7 @@ def _walk(top: str) -> list[tuple[tuple[str, ...], str]]:
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
                 pending.append(((*parts, entry.name), entry.path))
-            elif os.path.splitext(entry.name)[1] in SUFFIXES and entry.is_file():
+            elif os.path.splitext(entry.name)[1] in (*SUFFIXES, ".zip") and entry.is_file():
                 found.append(((*parts, entry.name), entry.path))
     found.sort()
     return found

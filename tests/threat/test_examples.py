@@ -19,6 +19,7 @@ from posture_gate.scan import ScanOptions, scan
 from posture_gate.threat import feeds
 
 from ..conftest import TEST_CACHE, bin_dir, copy_webapp
+from ..test_advisory_zip_in_dir import ghsa_zip
 from .test_feeds import EPSS_GZ, KEV, TODAY
 
 pytestmark = pytest.mark.slow
@@ -76,11 +77,15 @@ def test_kev_gate_and_epss_floor_on_the_examples(tmp_path: Path) -> None:
     assert dep_gate.count == len(floor) < len(_deps(run))
 
 
-def test_ghsa_records_resolve_unknown_severities(tmp_path: Path) -> None:
+@pytest.mark.parametrize("layout", ["records", "all.zip"])
+def test_ghsa_records_resolve_unknown_severities(tmp_path: Path, layout: str) -> None:
     before = _scan(tmp_path, EXAMPLES / "advisories")
     mirror = tmp_path / "advisories"
     shutil.copytree(EXAMPLES / "advisories", mirror)
-    shutil.copytree(GHSA, mirror, dirs_exist_ok=True)
+    if layout == "records":  # GHSA JSON files beside the PYSEC YAML ones
+        shutil.copytree(GHSA, mirror, dirs_exist_ok=True)
+    else:  # an osv.dev-style zip export beside them
+        ghsa_zip(mirror / "all.zip")
     after = _scan(tmp_path, mirror)
     # the same advisories are found (pip-audit merges a GHSA record into its PYSEC alias)
     assert sorted(f.rule_id for f in _deps(after)) == sorted(f.rule_id for f in _deps(before))
