@@ -144,8 +144,10 @@ def test_merge_request_cannot_loosen_the_target_branch_policy(tmp_path: Path) ->
 def test_installed_template_scans_only_the_project(tmp_path: Path,
                                                    source_repo: tuple[Path, str]) -> None:
     """The template's own install path (a new venv, posture-gate and the pinned scanners
-    from the package registry) on the project root: the venv is not in the project, no
-    finding comes from one, and the totals are those of a direct scan of the same tree."""
+    from the package registry) on the project root: the venv is not in the project while
+    it is scanned (it is kept in .posture-gate-cache/ only for GitLab's cache upload), no
+    finding comes from one, and the totals are those of a direct scan of the same tree.
+    A second run restores the tools and the scanner results from that cache."""
     src, _ = source_repo
     project = tmp_path / "project"
     shutil.copytree(REPO / "examples" / "webapp", project)
@@ -158,7 +160,8 @@ def test_installed_template_scans_only_the_project(tmp_path: Path,
                            install=True)
     log = done.stdout + done.stderr
     assert done.returncode == 1, log[-3000:]          # the example app fails the gate
-    assert not list(project.rglob("pyvenv.cfg")), "a venv was created inside the project"
+    venvs = [p for p in project.rglob("pyvenv.cfg") if ".posture-gate-cache" not in p.parts]
+    assert not venvs, "a venv was created inside the project"
     out = tmp_path / "gcl-state" / "artifacts" / "posture-gate" / "posture-gate-report"
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     paths = {(f.get("location") or {}).get("path") or "" for f in findings["findings"]}
@@ -170,3 +173,14 @@ def test_installed_template_scans_only_the_project(tmp_path: Path,
     expected = json.loads((tmp_path / "direct" / "findings.json").read_text(encoding="utf-8"))
     assert findings["totals"] == expected["totals"]
     assert sum(n for per in findings["totals"].values() for n in per.values()) > 0
+    assert not [p for p in paths if ".posture-gate-cache" in p], paths
+    # the next pipeline: tools and scanner results come from GitLab's cache
+    again = gitlab_ci_local(project, tmp_path, "schedule", "--state-dir", "../gcl-state",
+                            install=True)
+    log = again.stdout + again.stderr
+    assert again.returncode == 1, log[-3000:]
+    assert "tools restored from the cache" in log, log[-3000:]
+    warm = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert {s["name"]: s.get("cache") for s in warm["scanners"]} == \
+        {s["name"]: "hit" for s in warm["scanners"]}
+    assert warm["totals"] == findings["totals"]
