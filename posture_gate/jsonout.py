@@ -117,21 +117,28 @@ def dumps_escaped_bytes(obj: Any) -> bytes:
                                      ).encode("utf-8")
 
 
-def list_chunks(head: bytes, key: str, items: Iterable[Any], *,
-                batch: int = 1000) -> Iterator[bytes]:
-    """dumps_escaped_bytes of a dict whose last key `key` holds the list `items`, in
-    chunks of `batch` items, so that a report of 100k findings is never one string.
-    `head` is dumps_escaped_bytes of the same dict without `key` (at least one key)."""
-    if not head.endswith(b"\n}"):
-        raise ValueError("list_chunks: head is not an indented, non-empty object")
-    opening = head[:-2] + b",\n  " + dumps_escaped_bytes(key) + b": ["
+def list_chunks(doc: dict[str, Any], key: str, items: Iterable[Any], *,
+                batch: int = 1000, escape: bool = True) -> Iterator[bytes]:
+    """dumps_escaped_bytes (`escape`) or dumps_bytes (not `escape`) of `doc` with
+    doc[key] (an empty list in `doc`) holding `items`, in chunks of `batch` items: a
+    report of 100k findings is never one string, and the items can be made (and
+    dropped) one by one."""
+    if doc.get(key) != []:
+        raise ValueError(f"list_chunks: doc[{key!r}] is not the empty list to fill")
+    dump = dumps_escaped_bytes if escape else dumps_bytes
+    whole = dump(doc)
+    # The key at the top level: indented by two spaces (no JSON string holds a newline).
+    marker = b"\n  " + dump(key) + b": []"
+    at = whole.index(marker) + len(marker) - 1  # at the "]"
+    opening, closing = whole[:at], whole[at:]
     parts: list[bytes] = []
     count = 0
     for item in items:  # each item one level deeper than dumps writes it: 4 more spaces
         parts.append((b",\n    " if count else b"\n    ")
-                     + dumps_escaped_bytes(item).replace(b"\n", b"\n    "))
+                     + dump(item).replace(b"\n", b"\n    "))
         count += 1
         if len(parts) == batch:
             yield opening + b"".join(parts)
             opening, parts = b"", []
-    yield opening + b"".join(parts) + (b"\n  ]\n}" if count else b"]\n}")
+    yield opening + b"".join(parts) + (b"\n  " if count else b"") + closing
+

@@ -94,11 +94,14 @@ def test_tiny_float_check_finds_numbers_not_uuids() -> None:
 def test_list_chunks_is_the_whole_document(n: int) -> None:
     items = [{"i": i, "t": HOSTILE[i % len(HOSTILE)], "l": [1, [], {}], "e": {}}
              for i in range(n)]
-    head = {"schema": "x", "nested": {"a": [1, 2]}, "text": "\u202e"}
-    chunks = list(jsonout.list_chunks(jsonout.dumps_escaped_bytes(head), "findings", items,
-                                      batch=2))
-    assert len(chunks) == n // 2 + 1
-    whole = json_escape_invisible(stdlib({**head, "findings": items})).encode("utf-8")
-    assert b"".join(chunks) == whole
+    for head, tail in (({"schema": "x", "nested": {"findings": []}, "t": "\u202e"}, {}),
+                       ({"a": 1}, {"after": {"findings": [1]}, "z": []})):
+        doc = {**head, "findings": [], **tail}
+        chunks = list(jsonout.list_chunks(doc, "findings", iter(items), batch=2))
+        assert len(chunks) == n // 2 + 1
+        whole = stdlib({**head, "findings": items, **tail})
+        assert b"".join(chunks) == json_escape_invisible(whole).encode("utf-8")
+        raw = jsonout.list_chunks(doc, "findings", iter(items), batch=3, escape=False)
+        assert b"".join(raw) == whole.encode("utf-8")
     with pytest.raises(ValueError):
-        next(jsonout.list_chunks(b"{}", "findings", items))
+        next(jsonout.list_chunks({"findings": [1]}, "findings", items))

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..fsutil import Chunks
-from ..jsonout import dumps_escaped_bytes, list_chunks
+from ..jsonout import list_chunks
 from ..model import RUN_SCHEMA, Finding, ScanResult
 from ..policy.evaluate import totals
 from ..policy.model import Verdict
@@ -114,6 +114,6 @@ class JsonReporter:
 
     def chunks(self, run: ScanResult, verdict: Verdict) -> Iterator[bytes]:
         """The file's UTF-8 text, a thousand findings at a time (findings come last)."""
-        head = dumps_escaped_bytes(_head(run, verdict))
-        yield from list_chunks(head, "findings", map(_finding, verdict.findings))
+        doc = {**_head(run, verdict), "findings": []}
+        yield from list_chunks(doc, "findings", map(_finding, verdict.findings))
         yield b"\n"

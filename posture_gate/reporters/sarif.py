@@ -39,7 +39,7 @@ import datetime
 import gzip
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -310,10 +310,6 @@ def _log(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": list(runs)}
 
 
-def _dump(doc: dict[str, Any]) -> str:
-    return jsonout.dumps(doc) + "\n"
-
-
 def _gz_size(obj: Any) -> int:
     return len(gzip.compress(json.dumps(obj, ensure_ascii=False).encode("utf-8"),
                              compresslevel=6, mtime=0))
@@ -334,6 +330,12 @@ class SarifReporter:
         return next(iter(self.files(run, verdict).values()))
 
     def files(self, run: ScanResult, verdict: Verdict) -> dict[str, str]:
+        return {name: b"".join(chunks).decode("utf-8")
+                for name, chunks in self.stream(run, verdict)}
+
+    def stream(self, run: ScanResult, verdict: Verdict
+               ) -> Iterator[tuple[str, Iterator[bytes]]]:
+        """Each file in chunks of one run, each run dropped once written."""
         runs = sarif_runs(run, verdict, self.results_per_run)
         groups: list[list[dict[str, Any]]] = [[]]
         size = 0
@@ -356,8 +358,16 @@ class SarifReporter:
                     for inv in r["invocations"][:1]:
                         inv.setdefault("toolExecutionNotifications", []).append(
                             {"level": "note", "message": {"text": note}})
-        out = {}
+        del runs
         for n, group in enumerate(groups, 1):
             name = self.filename if n == 1 else f"posture-gate-{n}.sarif"
-            out[name] = _dump(_log(group))
-        return out
+            yield name, _log_chunks(group)
+
+
+def _log_chunks(runs: list[dict[str, Any]]) -> Iterator[bytes]:
+    """UTF-8 of jsonout.dumps(_log(runs)), a run at a time, emptying `runs` as it goes."""
+    def drain() -> Iterator[dict[str, Any]]:
+        while runs:
+            yield runs.pop(0)
+    yield from jsonout.list_chunks(_log([]), "runs", drain(), batch=1, escape=False)
+    yield b"\n"
