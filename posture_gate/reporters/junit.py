@@ -20,6 +20,7 @@ from junit_xml import TestCase, TestSuite, to_xml_report_string
 from ..model import Finding, RunStatus, ScannerRun, ScanResult
 from ..policy.evaluate import GateResult, Verdict
 from ..textutil import clean, one_line
+from .threatinfo import source_lines
 
 LISTED = 10  # offending findings written into a failure
 _CLASS_SAFE = re.compile(r"[^A-Za-z0-9_]+")
@@ -126,7 +127,10 @@ class JunitReporter:
                       stdout=clean("\n".join(notes), 20000),
                       properties={"policy": one_line(run.policy, 500),
                                   "policy_digest": one_line(run.policy_digest, 500),
-                                  "tool_version": one_line(run.tool_version, 500)}),
+                                  "tool_version": one_line(run.tool_version, 500),
+                                  **{f"threat.{s.kind}": one_line(line, 500)
+                                     for s, line in zip(run.threat, source_lines(run),
+                                                        strict=True)}}),
             TestSuite("posture-gate scanners", scanners, timestamp=stamp),
         ]
         text: str = to_xml_report_string(suites, prettyprint=True, encoding="utf-8")

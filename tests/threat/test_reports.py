@@ -90,3 +90,10 @@ def test_reports_count_the_dependency_findings_left_unknown() -> None:
     ranked = dataclasses.replace(run, findings=tuple(
         f for f in run.findings if f.severity.value != "unknown"))
     assert "everity unknown for" not in _text("markdown", ranked)
+
+
+def test_junit_carries_the_threat_files_as_suite_properties() -> None:
+    text = _text("junit", _run())
+    assert '<property name="threat.kev" value="CISA KEV catalogue 2024.10.10 dated ' \
+           '2024-10-10T15:01:26Z, 2 days before this scan' in text
+    assert '<property name="threat.epss" value="FIRST EPSS scores v2023.03.01' in text
