@@ -99,3 +99,10 @@ def test_printable_text_needs_no_regex() -> None:
         assert clean(text) == text.strip()
         assert one_line(text) == " ".join(text.split())
     assert clean("x" * 50, 10) == "x" * 9 + "…" and one_line("x  y", 2) == "x…"
+
+
+@pytest.mark.parametrize("text", ["a b", " a", "a ", "a  b", "", " ", "x" * 301, "é ü 検",
+                                  "a\u00a0b", "a\tb", "\u202eab", "a\u3000b"])
+def test_one_line_fast_path_is_clean(text: str) -> None:
+    for limit in (0, 1, 2, 300):
+        assert one_line(text, limit) == clean(text, limit, newlines=False)
