@@ -131,14 +131,20 @@ def list_chunks(doc: dict[str, Any], key: str, items: Iterable[Any], *,
     marker = b"\n  " + dump(key) + b": []"
     at = whole.index(marker) + len(marker) - 1  # at the "]"
     opening, closing = whole[:at], whole[at:]
-    parts: list[bytes] = []
-    count = 0
-    for item in items:  # each item one level deeper than dumps writes it: 4 more spaces
-        parts.append((b",\n    " if count else b"\n    ")
-                     + dump(item).replace(b"\n", b"\n    "))
-        count += 1
-        if len(parts) == batch:
-            yield opening + b"".join(parts)
-            opening, parts = b"", []
-    yield opening + b"".join(parts) + (b"\n  " if count else b"") + closing
+    group: list[Any] = []
+    sep = b""
+    for item in items:
+        group.append(item)
+        if len(group) == batch:
+            yield opening + sep + _list_body(dump(group))
+            opening, sep, group = b"", b",", []
+    if group:
+        yield opening + sep + _list_body(dump(group)) + b"\n  " + closing
+    else:
+        yield opening + (b"\n  " if sep else b"") + closing
 
+
+def _list_body(dumped: bytes) -> bytes:
+    """The items of a dumped top-level list ("[\n  a,\n  b\n]"), as they are written one
+    level deeper ("\n    a',\n    b'"): one dump a batch, not one an item."""
+    return dumped[1:-2].replace(b"\n", b"\n  ")
