@@ -24,6 +24,7 @@ else:  # pragma: no cover
 
 from .errors import PostureGateError
 from .model import RepoConfigFile
+from .scanners import SCANNERS
 from .scanners.base import NOT_PROJECT_DIRS
 from .textutil import one_line
 
@@ -36,16 +37,8 @@ VENV_MARKER = "pyvenv.cfg"  # every virtualenv (venv, virtualenv, uv) has one at
 # File name -> scanner. pyproject.toml and setup.cfg count only at the root and only with
 # a bandit section; the others wherever they are (the note says when a tool reads only
 # the root's).
-SCANNER_OF = {
-    ".bandit": "bandit",
-    "pyproject.toml": "bandit",
-    "setup.cfg": "bandit",
-    ".semgrepignore": "semgrep",
-    "trivy.yaml": "trivy",
-    ".trivyignore": "trivy",
-    ".trivyignore.yaml": "trivy",
-    "trivy-secret.yaml": "trivy",
-}
+# (each scanner declares its files: Scanner.config_files)
+SCANNER_OF = {name: s.name for s in SCANNERS.values() for name in sorted(s.config_files)}
 _ROOT_ONLY = frozenset({"pyproject.toml", "setup.cfg"})
 # read by their tool only from the working directory (the root), or given by path
 _READ_AT_ROOT = frozenset({".bandit", "trivy.yaml", ".trivyignore", ".trivyignore.yaml",

@@ -83,6 +83,8 @@ class Bandit(Scanner):
     presets = frozen({"default": {}, "strict": {}, "nightly": {"required": False}})
     gitlab_reports = frozenset({"sast"})
     information_uri = "https://bandit.readthedocs.io/"
+    config_files = frozenset({".bandit", "pyproject.toml", "setup.cfg"})
+    honourable = frozenset({".bandit", "pyproject.toml"})  # setup.cfg: never read
     merge_rank = 1
     # 0 no issues, 1 issues found; 2 is a usage/config error.
     ok_exit_codes = frozenset({0, 1})

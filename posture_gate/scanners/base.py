@@ -167,6 +167,11 @@ class Scanner:
     merge_rank: ClassVar[int]
     # ScannerRun property -> label, for the data-freshness lines of the reports
     freshness: ClassVar[Mapping[str, str]] = {}
+    # Configuration and ignore files the tool would read from the scanned tree (by file
+    # name): the plan neutralizes them and the run lists each one present (repoconfig.py).
+    config_files: ClassVar[frozenset[str]] = frozenset()
+    # Those a trusted policy may hand it after all (`honor_repo_config`).
+    honourable: ClassVar[frozenset[str]] = frozenset()
 
     def plan(self, settings: ScannerSettings, ctx: ScanContext) -> list[Job]:
         """The invocations to run: argv lists, never a shell string."""

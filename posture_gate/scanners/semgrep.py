@@ -123,6 +123,7 @@ class Semgrep(Scanner):
                "nightly": {"required": False, "config": [BUNDLED]}})
     gitlab_reports = frozenset({"sast"})
     information_uri = "https://semgrep.dev/"
+    config_files = honourable = frozenset({".semgrepignore"})
     merge_rank = 2
     # Run without --error: 0 means the scan completed whatever it found.
     ok_exit_codes = frozenset({0})

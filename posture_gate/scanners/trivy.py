@@ -94,6 +94,8 @@ class Trivy(Scanner):
                       "strict": {"scanners": ["misconfig", "secret"]},
                       "nightly": {"required": False, "scanners": ["misconfig", "secret"]}})
     information_uri = "https://trivy.dev/"
+    config_files = honourable = frozenset({"trivy.yaml", ".trivyignore", ".trivyignore.yaml",
+                                           "trivy-secret.yaml"})
     merge_rank = 3
     freshness = frozen({"db_updated_at": "trivy DB updated"})
     ok_exit_codes = frozenset({0})  # never pass --exit-code: 1 must mean "fatal"

@@ -64,6 +64,7 @@ class Zizmor(Scanner):
     presets = frozen({"default": {}, "strict": {}, "nightly": {}})
     gitlab_reports = frozenset({"sast"})
     information_uri = "https://docs.zizmor.sh/"
+    config_files = frozenset({"zizmor.yml", "zizmor.yaml"})  # at the root or in .github/
     merge_rank = 4
     # 0: no findings; 10 + the worst finding's rank; 1 (failure) and 3 (no inputs) are not.
     ok_exit_codes = frozenset({0, *(FINDINGS_EXIT + r for r in _RANK.values())})

@@ -1,7 +1,8 @@
 """JSON Schemas shipped with the package (policy-v1, finding-v1).
 
-The files name no scanner: the scanner names (`$defs.scanner_name`) and each scanner's
-policy block come from the registry (posture_gate/scanners) when a schema is loaded.
+The files name no scanner: the scanner names (`$defs.scanner_name`), the config files a
+policy may honour (`$defs.repo_config_name`) and each scanner's policy block come from the
+registry (posture_gate/scanners) when a schema is loaded.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ def load_schema(name: str) -> dict[str, Any]:
         # which are no scanner a policy configures
         extra = ["platform"] if name == "finding-v1" else []
         defs["scanner_name"]["enum"] = [*SCANNERS, *extra]
+    if "repo_config_name" in defs:
+        defs["repo_config_name"]["enum"] = [n for s in SCANNERS.values()
+                                            for n in sorted(s.honourable)]
     blocks = schema.get("properties", {}).get("scanners")
     if blocks is not None and "scanner_common" in defs:
         common = defs["scanner_common"]

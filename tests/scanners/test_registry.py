@@ -15,6 +15,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from posture_gate import repoconfig
 from posture_gate.errors import PolicyError
 from posture_gate.hooks import fast_policy
 from posture_gate.merge import PRIORITY
@@ -222,6 +223,21 @@ def test_sarif_information_uri_and_merge_rank() -> None:
     ranks = [s.merge_rank for s in SCANNERS.values()]
     assert len(set(ranks)) == len(ranks)
     assert tuple(sorted(SCANNERS, key=lambda n: SCANNERS[n].merge_rank)) == PRIORITY
+
+
+def test_config_files_reach_the_tree_walk_and_the_policy_schema(tmp_path: Path) -> None:
+    names = [n for s in SCANNERS.values() for n in s.config_files]
+    assert len(names) == len(set(names))  # one owner per file name
+    assert {n: s.name for s in SCANNERS.values()
+                                     for n in s.config_files} == repoconfig.SCANNER_OF
+    enum = load_schema("policy-v1")["$defs"]["repo_config_name"]["enum"]
+    assert set(enum) == {n for s in SCANNERS.values() for n in s.honourable}
+    for s in SCANNERS.values():
+        assert s.honourable <= s.config_files
+        for name in sorted(s.config_files - s.honourable):  # never honourable
+            path = _policy(tmp_path, f"honor_repo_config: [{name}]\n")
+            problems, _ = policy_schema.check(str(path), today=TODAY)
+            assert problems and "honor_repo_config[0]" in problems[0], name
 
 
 def test_freshness_labels() -> None:

@@ -15,6 +15,7 @@ import pytest
 from posture_gate.errors import ScannerOutputError
 from posture_gate.model import Category, Confidence, Severity
 from posture_gate.policy import schema
+from posture_gate.repoconfig import inspect_tree
 from posture_gate.reporters import REPORTERS
 from posture_gate.scanners import SCANNERS
 from posture_gate.scanners.base import Job, ScanContext, ScannerSettings, forbidden_arg
@@ -103,6 +104,17 @@ def test_plan_skips_a_link_leading_outside(tmp_path: Path) -> None:
     (jobs,) = Z.plan(ScannerSettings(name="zizmor"),
                      ctx(root, outside_links=(".github/workflows/leak.yml",)))
     assert ".github/workflows/leak.yml" not in jobs.argv
+
+
+def test_its_config_files_are_listed_and_never_honoured(tmp_path: Path) -> None:
+    tree(tmp_path, {**SAMPLE_TREE, "zizmor.yml": "rules: {}\n",
+                    ".github/zizmor.yml": "rules:\n  unpinned-uses:\n    disable: true\n"})
+    facts = inspect_tree(tmp_path)
+    listed = {(f.path, f.scanner, f.honoured) for f in facts.config_files}
+    assert listed == {("zizmor.yml", "zizmor", False), (".github/zizmor.yml", "zizmor", False)}
+    problems, _ = schema.check(str(tree(tmp_path, {"p.yml": "version: 1\nhonor_repo_config: "
+                                                   "[zizmor.yml]\n"}) / "p.yml"), today=TODAY)
+    assert problems and "honor_repo_config[0]" in problems[0]
 
 
 def test_no_workflow_no_job(tmp_path: Path) -> None:
