@@ -32,7 +32,8 @@ def _finding_line(f: Finding) -> str:
 @click.option("--today", "today_iso", hidden=True, help="Evaluate as of this date (tests).")
 def precommit_cmd(files: tuple[Path, ...], policy: str | None, output_dir: Path | None,
                   today_iso: str | None) -> None:
-    """Fast gate for a commit: bandit and trivy's secret scan on FILES only.
+    """Fast gate for a commit: bandit, semgrep (Python files) and trivy's secret scan on
+    FILES only, merged and rated as the full scan does.
 
     Run from the repository root (pre-commit does). Exit 1 when the policy blocks.
     """
