@@ -44,7 +44,10 @@ def _threshold(g: GateResult) -> str:
         return floor
     if g.kind == "ratchet":
         return "over the baseline's allowance with new findings"
-    return "any severity" if g.severity == "any" else f"{md(g.severity, 20)} or worse"
+    text = "any severity" if g.severity == "any" else f"{md(g.severity, 20)} or worse"
+    if g.unknown:  # an advisory without a score counted as high is not a high one: say so
+        text += f"; {g.unknown} of them unknown, counted as {md(g.unknown_as, 20)}"
+    return text
 
 
 def _gate_line(g: GateResult) -> str:
