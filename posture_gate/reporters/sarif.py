@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import datetime
 import gzip
-import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -311,8 +310,10 @@ def _log(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _gz_size(obj: Any) -> int:
-    return len(gzip.compress(json.dumps(obj, ensure_ascii=False).encode("utf-8"),
-                             compresslevel=6, mtime=0))
+    """Compressed size of the run as the file holds it (indented: ~7% more than compact
+    JSON; orjson makes the text ~8x faster than json.dumps, which took as long as the
+    compression)."""
+    return len(gzip.compress(jsonout.dumps_bytes(obj), compresslevel=6, mtime=0))
 
 
 class SarifReporter:
