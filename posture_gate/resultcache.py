@@ -121,6 +121,9 @@ def _configs(argv: Sequence[str], ctx: ScanContext) -> dict[str, str] | None:
     """Digest of every absolute path in argv outside the scan's temp dir (rule files, a
     trusted config, a trivy cache); None when one cannot be read."""
     out: dict[str, str] = {}
+    for flag, value in itertools.pairwise(argv):
+        if argv[0] == "semgrep" and flag == "--config" and not value.startswith("/"):
+            return None  # rules from a registry or URL change without telling us
     for arg in argv[1:]:
         if not arg.startswith("/") or arg.startswith(str(ctx.work_dir)):
             continue
