@@ -30,6 +30,7 @@ from .vexinfo import vex_lines
 
 _SEV = Severity.ordered()
 LISTED = 10  # blocking findings shown under each failed gate
+_WARNINGS = 10  # scanner warnings shown per scanner
 
 
 def _row(cells: list[str], widths: list[int]) -> str:
@@ -104,6 +105,12 @@ class ConsoleReporter:
             detail = f"{s.raw_count} raw finding(s), {s.duration_s:.1f}s{_cached(s)}" \
                 if s.status is RunStatus.OK else one_line(s.reason or "", 200)
             out.append(f"  {one_line(s.name, 80)}: {state} - {detail}{ver}")
+            # A scanner's warnings (unaudited pins, skipped files) belong where people look,
+            # not only in findings.json; capped so a noisy tool cannot bury the verdict.
+            out += [f"    warning: {one_line(w, 300)}" for w in s.warnings[:_WARNINGS]]
+            if len(s.warnings) > _WARNINGS:
+                out.append(f"    ... and {len(s.warnings) - _WARNINGS} more warning(s) "
+                           "in findings.json")
         out += [f"  {line}" for line in data_freshness(run)]
         out += [f"threat data: {line}" for line in source_lines(run)]
         out += _tree_lines(run)

@@ -113,3 +113,17 @@ class _Tty(io.StringIO):
 def test_color_enabled(mode: str, env: dict[str, str], tty: bool, want: bool) -> None:
     stream = _Tty() if tty else io.StringIO()
     assert color_enabled(mode, stream, env) is want
+
+
+def test_scanner_warnings_are_printed_capped(synthetic: tuple[ScanResult, Verdict]) -> None:
+    """Issue 11: a scanner's warnings reach the console, not only findings.json."""
+    run, verdict = synthetic
+    noisy = replace(run.scanners[0], warnings=tuple(f"pin {i} \x1b[31mnot audited"
+                                                    for i in range(12)))
+    run = replace(run, scanners=(noisy, *run.scanners[1:]))
+    lines = ConsoleReporter().render(run, verdict).splitlines()
+    at = lines.index(next(line for line in lines if line.startswith(f"  {noisy.name}: ")))
+    assert lines[at + 1] == "    warning: pin 0 not audited"
+    assert lines[at + 10] == "    warning: pin 9 not audited"
+    assert lines[at + 11] == "    ... and 2 more warning(s) in findings.json"
+    assert "\x1b" not in "\n".join(lines)
