@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from .. import strictjson
+from .. import gcpause, strictjson
 from ..errors import InputError, UsageError
 from ..fsutil import MAX_FINDINGS_FILE, read_input, write_atomic
 from ..model import ScanResult
@@ -50,12 +50,14 @@ def formats(value: str) -> list[str]:
 
 
 def load_saved(path: Path) -> tuple[dict[str, Any], ScanResult]:
-    text = read_input(path, MAX_FINDINGS_FILE, "findings file")
-    try:
-        doc = strictjson.loads(text)  # NaN, 5000-digit numbers, deep nesting: InputError too
-    except ValueError as exc:
-        raise InputError(f"{path}: findings file is {exc}") from None
-    return doc, read_run(doc, str(path))
+    with gcpause.paused(freeze=True):  # millions of objects, no cycles
+        text = read_input(path, MAX_FINDINGS_FILE, "findings file")
+        try:
+            doc = strictjson.loads(text)  # NaN, 5000-digit numbers, deep nesting: InputError
+        except ValueError as exc:
+            raise InputError(f"{path}: findings file is {exc}") from None
+        del text
+        return doc, read_run(doc, str(path))
 
 
 def emit(outcome: Outcome, out_dir: Path) -> None:

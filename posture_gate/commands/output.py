@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .. import progress
+from .. import gcpause, progress
 from ..errors import UsageError
 from ..fsutil import AtomicBatch
 from ..model import ScanResult
@@ -161,7 +161,7 @@ def show_files(run: ScanResult, verdict: Verdict, files: Mapping[str, str], show
     fails leaves the previous reports intact."""
     written = list(files)
     if shown.out_dir is not None:
-        with AtomicBatch() as batch:
+        with gcpause.paused(), AtomicBatch() as batch:
             for filename, text in files.items():
                 batch.write(shown.out_dir / filename, text)
             for fmt in stream:
