@@ -146,13 +146,21 @@ def measure(argv: list[str]) -> tuple[float, float, int]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
-def bench(n: int, repeat: int, tmp: Path) -> dict[str, Any]:
+def gate_argv(tree: Path | None) -> list[str]:
+    if tree is None:
+        return [str(BIN / "posture-gate")]
+    code = (f"import sys; sys.path.insert(0, {str(tree.resolve())!r}); "
+            "sys.argv[0] = 'posture-gate'; from posture_gate.cli import main; main()")
+    return [sys.executable, "-c", code]
+
+
+def bench(n: int, repeat: int, tmp: Path, tree: Path | None = None) -> dict[str, Any]:
     src = tmp / f"findings-{n}.json"
     write_doc(generate(n), src)
     results: dict[str, list[tuple[float, float, int]]] = {"gate": [], "floor": []}
     for k in range(repeat):
         out = tmp / f"out-{n}-{k}"
-        gate = [str(BIN / "posture-gate"), "gate", str(src), "-f", FORMATS, "-o", str(out),
+        gate = [*gate_argv(tree), "gate", str(src), "-f", FORMATS, "-o", str(out),
                 "--today", "2026-11-30"]
         floor = [sys.executable, "-c", FLOOR, str(src), str(tmp / f"floor-{n}.json")]
         order = [("gate", gate), ("floor", floor)]
@@ -174,6 +182,8 @@ def main() -> None:
     parser.add_argument("--repeat-large", type=int, default=5,
                         help="repeats for sizes >= 100000")
     parser.add_argument("--write", type=Path, help="only write findings-N.json files here")
+    parser.add_argument("--tree", type=Path, help="run the posture_gate package of this "
+                        "checkout (e.g. a git worktree of an older commit), not the installed")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.write:
@@ -182,14 +192,15 @@ def main() -> None:
             write_doc(generate(n), args.write / f"findings-{n}.json")
         return
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpu(s), load "
-          f"{os.getloadavg()[0]:.1f}; formats: {FORMATS}")
+          f"{os.getloadavg()[0]:.1f}; posture_gate from {args.tree or 'the install'}; "
+          f"formats: {FORMATS}")
     print(f"{'findings':>8} {'MB':>6} {'reps':>4} | {'gate wall':>9} {'cpu':>6} {'RSS MB':>7} | "
           f"{'floor wall':>10} {'cpu':>6} {'RSS MB':>7} | {'x wall':>6} {'x cpu':>6} "
           f"{'x RSS':>6} | {'gate cpu us/finding':>19}")
     with tempfile.TemporaryDirectory(prefix="pg-scale-") as tmp:
         for n in sizes:
             repeat = args.repeat_large if n >= 100_000 else args.repeat
-            r = bench(n, repeat, Path(tmp))
+            r = bench(n, repeat, Path(tmp), args.tree)
             g, f = r["gate"], r["floor"]
             print(f"{n:>8} {r['mb']:>6.1f} {repeat:>4} | {g['wall']:>8.2f}s {g['cpu']:>5.2f}s "
                   f"{g['rss']:>7.0f} | {f['wall']:>9.2f}s {f['cpu']:>5.2f}s {f['rss']:>7.0f} | "
