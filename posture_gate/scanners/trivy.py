@@ -149,7 +149,7 @@ class Trivy(Scanner):
         fs_scanners = [str(s) for s in opts.get("scanners") or DEFAULT_FS_SCANNERS]
         common = self._common(opts, ctx, fs_scanners)
         meta = {"scanners": fs_scanners, "cache_dir": common[common.index("--cache-dir") + 1],
-                # --offline-scan does not concern the DB (TRIVY_OFFLINE.md section 4)
+                # --offline-scan does not concern the DB (docs/trivy-offline.md section 3)
                 "skip_db_update": bool(opts.get("skip_db_update")),
                 "max_db_age_days": opts.get("max_db_age_days")}
         if opts.get("fs", True):
