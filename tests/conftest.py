@@ -44,9 +44,30 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def scannerless_python(tmp: Path) -> Path:
+    """A python in a venv-shaped directory whose bin/ holds nothing else: posture-gate looks
+    for scanners beside its interpreter before PATH, so this is how fault injection gets the
+    fake scanners on PATH to run instead of the real ones in .venv/bin."""
+    root = tmp / "scannerless-venv"
+    python = root / "bin" / "python"
+    if not python.exists():
+        python.parent.mkdir(parents=True)
+        shutil.copy(Path(sys.prefix) / "pyvenv.cfg", root / "pyvenv.cfg")
+        python.symlink_to(sys.executable)
+        (root / "lib").symlink_to(Path(sys.prefix) / "lib")
+    return python
+
+
+def cli_argv(python: Path | None = None) -> list[str]:
+    """posture-gate's command: the installed script, or `python -m posture_gate`."""
+    return [str(bin_dir() / "posture-gate")] if python is None else \
+        [str(python), "-m", "posture_gate"]
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(bin_dir() / "posture-gate"), *args], cwd=cwd,
+            timeout: float = 300, python: Path | None = None
+            ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*cli_argv(python), *args], cwd=cwd,
                           env=env or cli_env(), capture_output=True, text=True,
                           timeout=timeout, check=False)
 

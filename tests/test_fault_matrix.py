@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from posture_gate import runner
-from tests.conftest import SAMPLES, run_cli
+from tests.conftest import SAMPLES, run_cli, scannerless_python
 
 FAKE = """#!{python}
 import json, os, signal, sys, time
@@ -268,7 +268,7 @@ def scan(tmp: Path, scanner: str, fault: Fault, *, required: bool):  # type: ign
     env.pop("GITHUB_STEP_SUMMARY", None)
     report = tmp / "report"
     proc = run_cli("scan", str(root), "--policy", str(policy), "-o", str(report), env=env,
-                   timeout=600)
+                   timeout=600, python=scannerless_python(tmp))
     doc = json.loads((report / "findings.json").read_text())
     run = next(s for s in doc["scanners"] if s["scanner"] == scanner)
     return proc, run

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import bin_dir, run_cli
+from tests.conftest import bin_dir, run_cli, scannerless_python
 
 FAKE = """#!{python}
 import sys, time
@@ -72,7 +72,7 @@ def scan(tmp: Path, webapp: Path, fake: str, mode: str, required: bool):  # type
     env = dict(os.environ, PATH=tool_path(tmp, fake, mode, ["bandit"]))
     out = tmp / "out"
     proc = run_cli("scan", str(webapp), "--policy", str(policy(tmp, fake, required)),
-                   "-o", str(out), env=env, timeout=120)
+                   "-o", str(out), env=env, timeout=120, python=scannerless_python(tmp))
     doc = json.loads((out / "findings.json").read_text())
     return proc, doc
 
@@ -114,6 +114,7 @@ def test_every_scanner_fails_closed_on_garbage(fake: str, tmp_path: Path,
     env = dict(os.environ, PATH=tool_path(tmp_path, fake, "wrong-shape", []))
     p = tmp_path / "policy.yml"
     p.write_text(f"version: 1\nscanners:\n  {fake}: {{}}\ngates:\n  secret: {{max: {{any: 9}}}}\n")
-    proc = run_cli("scan", str(webapp), "--policy", str(p), "-o", str(tmp_path / "o"), env=env)
+    proc = run_cli("scan", str(webapp), "--policy", str(p), "-o", str(tmp_path / "o"), env=env,
+                   python=scannerless_python(tmp_path))
     assert proc.returncode == 2
     assert f"scanner {fake}: unexpected" in proc.stderr

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import bin_dir, cli_env, copy_webapp
+from tests.conftest import cli_argv, cli_env, copy_webapp, scannerless_python
 
 FAKE = """#!{python}
 import os, subprocess, sys, time
@@ -91,8 +91,8 @@ class Run:
         env = cli_env(PATH=f"{bindir}{os.pathsep}/usr/bin{os.pathsep}/bin",
                       TMPDIR=str(self.tmpdir), **{key: value})
         self.proc = subprocess.Popen(
-            [str(bin_dir() / "posture-gate"), "scan", str(root), "--policy", str(policy),
-             "-o", str(self.out), "-f", "console,json,markdown,sarif"],
+            [*cli_argv(scannerless_python(tmp)), "scan", str(root), "--policy", str(policy),
+             "-o", str(self.out), "-f", "console,json,markdown,sarif", "-q"],  # no progress
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def scanners(self) -> list[int]:
