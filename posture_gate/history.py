@@ -310,10 +310,6 @@ def trends(path: Path, limit: int = 0) -> tuple[TrendPoint, ...]:
         for run_id, at, status, commit in reversed(runs))
 
 
-def totals_over_time(path: Path, limit: int = 0) -> tuple[TrendPoint, ...]:
-    return trends(path, limit)
-
-
 def _category_sums(db: sqlite3.Connection, run_id: int) -> dict[str, int]:
     return {str(c): int(n) for c, n in db.execute(
         "SELECT category, SUM(count) FROM run_totals WHERE run_id = ? GROUP BY category",

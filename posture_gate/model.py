@@ -29,7 +29,6 @@ from .values import RunStatus as RunStatus
 from .values import Severity as Severity
 from .vex.data import VexDecision
 
-FINDING_SCHEMA = "posture-gate/finding/v1"
 RUN_SCHEMA = "posture-gate/run/v1"
 
 

@@ -119,7 +119,7 @@ def test_trends_totals_over_time_and_week_over_week(tmp_path: Path) -> None:
     rec(h, [F(1), F(2, "dependency")], 0)
     rec(h, [F(1), F(2, "dependency"), F(3, "dependency")], 3)
     rec(h, [F(1)], 8)
-    pts = history.totals_over_time(h)
+    pts = history.trends(h)
     assert [p.totals["code"] for p in pts] == [1, 1, 1]
     assert [p.totals["dependency"] for p in pts] == [1, 2, 0]
     assert [p.at for p in pts] == ["2026-11-01T03:00:00Z", "2026-11-04T03:00:00Z",
