@@ -30,6 +30,14 @@ def parse_at(at: str, what: str = "run time") -> datetime.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.timezone.utc)
 
 
+def parse_or_none(at: str) -> datetime.datetime | None:
+    """parse_at, or None where a report would rather say "unknown" than stop."""
+    try:
+        return parse_at(at)
+    except InputError:
+        return None
+
+
 def parse_now(value: str | None, today: datetime.date) -> datetime.datetime:
     """The time a run is recorded at: `--now` (ISO), else the clock; a clock on another
     day than `--today` gives way to noon UTC of that day, so ages stay consistent."""

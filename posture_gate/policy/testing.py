@@ -57,7 +57,14 @@ def run_case(case: Path, default_today: datetime.date) -> CaseResult:
         raise InputError(f"{expect_path}: needs 'status: pass|fail|error'")
     today = expect.get("today") or default_today
     if isinstance(today, str):
-        today = datetime.date.fromisoformat(today)
+        try:
+            today = datetime.date.fromisoformat(today)
+        except ValueError:
+            raise InputError(f"{expect_path}: today: not a YYYY-MM-DD date") from None
+    if isinstance(today, datetime.datetime):
+        today = today.date()
+    if not isinstance(today, datetime.date):
+        raise InputError(f"{expect_path}: today: not a YYYY-MM-DD date")
     policy = load_policy(str(case / str(expect.get("policy", "policy.yml"))), today=today)
     findings, runs = _findings(case / str(expect.get("findings", "findings.json")))
     base = bl.load(case / expect["baseline"]) if expect.get("baseline") else None

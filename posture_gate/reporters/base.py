@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterator
 from typing import Protocol
 
+from ..dates import parse_or_none
 from ..fsutil import Chunks
 from ..model import ScanResult
 from ..policy.evaluate import Verdict
@@ -45,14 +45,9 @@ def output_chunks(reporter: Reporter, run: ScanResult, verdict: Verdict
 
 
 def _age_days(stamp: str, started: str) -> int | None:
-    try:
-        then = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-        now = datetime.datetime.fromisoformat(started.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if then.tzinfo is None:
-        then = then.replace(tzinfo=datetime.timezone.utc)
-    return (now - then).days
+    # Both from saved files: either may lack a zone (taken as UTC) or not parse at all.
+    then, now = parse_or_none(stamp), parse_or_none(started)
+    return None if then is None or now is None else (now - then).days
 
 
 # Run property -> label, as each scanner declares them (Scanner.freshness).
