@@ -72,11 +72,11 @@ def gitlab_time(value: str) -> str:
     """`YYYY-MM-DDTHH:MM:SS` in UTC (the schemas' pattern); the epoch if unparseable."""
     try:
         t = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        if t.tzinfo is not None:  # year 1 with a positive offset is year 0 in UTC
+            t = t.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         t = datetime.datetime(1970, 1, 1)
-    if t.tzinfo is not None:
-        t = t.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-    return t.strftime("%Y-%m-%dT%H:%M:%S")
+    return t.isoformat(timespec="seconds")  # four-digit years; strftime's %Y pads none
 
 
 def vulnerability_id(f: Finding) -> str:

@@ -91,11 +91,11 @@ def _markdown(text: str) -> str:
 def _sarif_time(value: str) -> str | None:
     try:
         t = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if t.tzinfo is not None:  # year 1 with a positive offset is year 0 in UTC
+            t = t.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         return None
-    if t.tzinfo is not None:
-        t = t.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return t.isoformat(timespec="seconds") + "Z"  # four-digit years; strftime's %Y pads none
 
 
 def rule_id(f: Finding) -> str:
