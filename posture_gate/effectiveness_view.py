@@ -78,10 +78,14 @@ def markdown(eff: Effectiveness | None) -> list[str]:
     if eff is None:
         return []
     out = ["### Vulnerability-management effectiveness", "",
-           f"From the run history, as of {one_line(eff.as_of, 40)} ({eff.runs} run(s)).", "",
-           "| category/severity | fixed | median days to fix | p90 days to fix |",
-           "|---|---:|---:|---:|"]
-    out += [f"| {k} | {s.n} | {s.median:g} | {s.p90:g} |" for k, s in eff.time_to_fix.items()]
+           f"From the run history, as of {one_line(eff.as_of, 40)} ({eff.runs} run(s)).", ""]
+    if eff.time_to_fix:
+        out += ["| category/severity | fixed | median days to fix | p90 days to fix |",
+                "|---|---:|---:|---:|"]
+        out += [f"| {k} | {s.n} | {s.median:g} | {s.p90:g} |"
+                for k, s in eff.time_to_fix.items()]
+    else:
+        out.append("No finding fixed yet: no time to fix.")
     if eff.sla:
         out += ["", "| severity | SLA days | within | late | compliance |",
                 "|---|---:|---:|---:|---:|"]
@@ -128,9 +132,10 @@ def html_section(eff: Effectiveness | None) -> list[str]:
     sla = "".join(f"<li>{e(s.severity)} ({s.days} d): "
                   f"{'n/a' if s.compliance is None else f'{s.compliance:.0%}'} "
                   f"({s.within} within, {s.late} late)</li>" for s in eff.sla)
+    table = ("<table><thead><tr><th>category/severity</th><th>fixed</th><th>median days to "
+             f"fix</th><th>p90 days to fix</th></tr></thead><tbody>{rows}</tbody></table>"
+             if rows else "<p>No finding fixed yet: no time to fix.</p>")
     return ['<section id="effectiveness"><h2>Vulnerability-management effectiveness</h2>',
-            f"<p>From the run history, as of {e(eff.as_of)} ({eff.runs} run(s)).</p>",
-            "<table><thead><tr><th>category/severity</th><th>fixed</th><th>median days to "
-            f"fix</th><th>p90 days to fix</th></tr></thead><tbody>{rows}</tbody></table>",
+            f"<p>From the run history, as of {e(eff.as_of)} ({eff.runs} run(s)).</p>", table,
             f"<ul>{sla}</ul>" if sla else "",
             _chart(eff) if eff.weeks else "", "</section>"]

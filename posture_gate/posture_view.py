@@ -21,7 +21,9 @@ def console_lines(p: Posture | None) -> list[str]:
         return []
     out = ["posture (full answers in the json, markdown and html reports):"]
     for a in p.answers:
-        out.append(f"  {SHORT.get(a.key, a.key)}: {a.status} - {one_line(a.answer, 90)}")
+        # a "not measured: why" answer already says its status
+        lead = "" if a.answer.startswith(a.status) else f"{a.status} - "
+        out.append(f"  {SHORT.get(a.key, a.key)}: {lead}{one_line(a.answer, 90)}")
     return out
 
 
