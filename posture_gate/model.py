@@ -319,9 +319,24 @@ class ScanResult:
         return next((s for s in self.scanners if s.name == name), None)
 
 
+# The last tuple sorted and its order: every report sorts the same verdict.findings
+# (100k findings: 0.3 s a sort, six reports). Tuples and findings are immutable.
+_last_sorted: tuple[tuple[Finding, ...], tuple[Finding, ...]] = ((), ())
+
+
 def sort_findings(findings: Sequence[Finding]) -> tuple[Finding, ...]:
     """Deterministic order for every output: worst first, then place."""
+    global _last_sorted
+    last = _last_sorted
+    if findings is last[0]:
+        return last[1]
+    out = _sorted(findings)
+    if isinstance(findings, tuple):
+        _last_sorted = (findings, out)
+    return out
 
+
+def _sorted(findings: Sequence[Finding]) -> tuple[Finding, ...]:
     def key(f: Finding) -> tuple[Any, ...]:
         loc = f.location
         return (
