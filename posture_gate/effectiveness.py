@@ -10,7 +10,8 @@
   90th percentile and maximum per severity.
 - Introduced (new or reopened) vs fixed per ISO week, from the history's events.
 
-Everything is read, never written: the history is storage (history.py) and stays so.
+Pure: it computes from the rows history.lifecycle() reads, so the reporters that show it
+never reach the storage layer.
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from . import history
 from .dates import parse_at
 from .model import Severity
 
@@ -102,6 +101,16 @@ class Effectiveness:
                 "weeks": [w.to_dict() for w in self.weeks]}
 
 
+@dataclass(frozen=True, kw_only=True)
+class Lifecycle:
+    """What effectiveness.measure needs: every finding's dates and every new/fixed event."""
+
+    last_at: str  # the last recorded run's time
+    runs: int
+    findings: tuple[tuple[str, str, str, str | None], ...]  # category, severity, first, fixed
+    events: tuple[tuple[str, str], ...]  # run time, kind
+
+
 def from_dict(d: Mapping[str, Any]) -> Effectiveness:
     """A saved effectiveness block (findings.json); KeyError/TypeError/ValueError if not one."""
     def stat(x: Mapping[str, Any]) -> Stat:
@@ -126,19 +135,12 @@ def _order(key: str) -> tuple[int, str]:
     return (ranks.index(sev) if sev in ranks else len(ranks), key)
 
 
-def measure(path: Path, sla_days: Mapping[str, int]) -> Effectiveness | None:
+def measure(life: Lifecycle | None, sla_days: Mapping[str, int]) -> Effectiveness | None:
     """None when the history holds no run (or does not exist yet: the first run)."""
-    if not path.exists():
+    if life is None:
         return None
-    with history.connect(path, create=False) as db:
-        last = db.execute("SELECT MAX(at), COUNT(*) FROM runs").fetchone()
-        if not last or last[1] == 0:
-            return None
-        rows = db.execute("SELECT category, severity, first_seen, fixed_at FROM findings "
-                          "ORDER BY fingerprint").fetchall()
-        events = db.execute("SELECT r.at, e.kind FROM events e JOIN runs r ON r.id = e.run_id"
-                            ).fetchall()
-    as_of = parse_at(str(last[0]))
+    rows, events = life.findings, life.events
+    as_of = parse_at(life.last_at)
     fix: dict[str, list[float]] = {}
     fix_sev: dict[str, list[float]] = {}
     open_age: dict[str, list[float]] = {}
@@ -165,7 +167,7 @@ def measure(path: Path, sla_days: Mapping[str, int]) -> Effectiveness | None:
         cell = weeks.setdefault(f"{year}-W{week:02d}", [0, 0])
         cell[0 if kind in ("new", "reopened") else 1] += 1
     return Effectiveness(
-        as_of=str(last[0]), runs=int(last[1]),
+        as_of=life.last_at, runs=life.runs,
         time_to_fix={k: Stat.of(v) for k, v in sorted(fix.items(), key=lambda kv: _order(
             kv[0]))},
         time_to_fix_by_severity={k: Stat.of(v) for k, v in sorted(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 
-from . import effectiveness, history, posture
+from . import effectiveness, history, history_read, posture
 from .baseline import Baseline
 from .floor_gates import add_floor_gates
 from .model import PolicyTrust, ScanResult
@@ -87,8 +87,8 @@ def judge(policy: Policy, result: ScanResult, opts: Options, clock: Clock) -> Ou
     verdict = evaluate(policy, result.findings, result.scanners, today=clock.today,
                        baseline=opts.baseline, first_seen=first_seen, threat=result.threat)
     if opts.history is not None:  # as of the last recorded run, before this one is added
-        result = replace(result, effectiveness=effectiveness.measure(opts.history,
-                                                                     policy.sla_days))
+        result = replace(result, effectiveness=effectiveness.measure(
+            history_read.lifecycle(opts.history), policy.sla_days))
     # coverage floors and effectiveness limits
     verdict = add_floor_gates(policy, result, verdict, history_given=opts.history is not None)
     now = clock.now or datetime.datetime.combine(clock.today, datetime.time(12),

@@ -7,7 +7,7 @@ import datetime
 import json
 from pathlib import Path
 
-from posture_gate import effectiveness, history, pipeline
+from posture_gate import effectiveness, history, history_read, pipeline
 from posture_gate.effectiveness import from_dict
 from posture_gate.model import Finding
 from posture_gate.policy import schema
@@ -43,7 +43,7 @@ def _policy(tmp_path: Path, text: str) -> Policy:
 def test_values_equal_the_hand_computed_ones(tmp_path: Path) -> None:
     h = tmp_path / "h.db"
     _nights(h, LIFE, range(13))  # nights 0..12, 2026-11-01 .. 11-13 at 03:00 UTC
-    eff = effectiveness.measure(h, {"critical": 7, "high": 7})
+    eff = effectiveness.measure(history_read.lifecycle(h), {"critical": 7, "high": 7})
     assert eff is not None and eff.runs == 13 and eff.as_of == "2026-11-13T03:00:00Z"
     crit = eff.time_to_fix_by_severity["critical"]
     # fixed after 2, 5 and 10 days: median 5; nearest-rank p90 = the 3rd of 3 = 10

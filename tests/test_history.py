@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from posture_gate import history, trends
+from posture_gate import history, history_read, trends
 from posture_gate.commands.history import show_text
 from posture_gate.errors import InputError, PolicyError
 from posture_gate.model import (
@@ -74,7 +74,7 @@ def rec(path: Path, findings: list[Finding], day: int, **kw: tuple[str, ...]
 
 def rows(path: Path) -> dict[str, dict[str, object]]:
     buf = io.StringIO()
-    history.export_jsonl(path, buf)
+    history_read.export_jsonl(path, buf)
     return {d["fingerprint"]: d for d in map(json.loads, buf.getvalue().splitlines())
             if d["type"] == "finding"}
 
@@ -173,7 +173,7 @@ def test_export_writes_runs_with_totals_then_findings(tmp_path: Path) -> None:
     h = tmp_path / "h.sqlite"
     rec(h, [F(1), F(2, "secret", "critical")], 0)
     buf = io.StringIO()
-    assert history.export_jsonl(h, buf) == 3
+    assert history_read.export_jsonl(h, buf) == 3
     lines = [json.loads(x) for x in buf.getvalue().splitlines()]
     assert [x["type"] for x in lines] == ["run", "finding", "finding"]
     run = lines[0]

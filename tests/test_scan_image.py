@@ -79,7 +79,7 @@ def test_os_gate_fails_and_passes_as_the_policy_says(built: Path, tmp_path: Path
 def test_cyclonedx_sbom_lists_the_image_packages(built: Path, tmp_path: Path) -> None:
     from tests.reporters.test_cyclonedx import bom_errors
 
-    code, doc = scan(built, tmp_path, EXAMPLES / "posture-gate.yml", "--format",
+    _, doc = scan(built, tmp_path, EXAMPLES / "posture-gate.yml", "--format",
                      "console,json,cyclonedx")
     bom = json.loads((tmp_path / "out" / "bom.cdx.json").read_text())
     assert bom_errors(bom) == []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .. import effectiveness, history, trends
+from .. import effectiveness, history, history_read, trends
 from ..effectiveness_view import text_lines
 from ..fsutil import write_atomic
 
@@ -52,7 +52,7 @@ def show_text(path: Path, runs: int = 30, sla_days: dict[str, int] | None = None
     points = history.trends(path, runs)
     if not points:
         return f"{path}: no runs recorded\n"
-    eff = text_lines(effectiveness.measure(path, sla_days or {}))
+    eff = text_lines(effectiveness.measure(history_read.lifecycle(path), sla_days or {}))
     return trends.text_table(points, history.history_week_over_week(path)) + \
         ("\n" + "\n".join(eff) + "\n" if eff else "")
 
@@ -64,10 +64,10 @@ def show_text(path: Path, runs: int = 30, sla_days: dict[str, int] | None = None
 def history_export(history_file: Path, output: Path | None) -> None:
     """Every run and every finding's first_seen / last_seen / fixed_at, as JSON Lines."""
     if output is None:
-        history.export_jsonl(history_file, sys.stdout)
+        history_read.export_jsonl(history_file, sys.stdout)
         return
     buf = io.StringIO()
-    n = history.export_jsonl(history_file, buf)
+    n = history_read.export_jsonl(history_file, buf)
     write_atomic(output, buf.getvalue())
     click.echo(f"wrote {output}: {n} line(s)", err=True)
 

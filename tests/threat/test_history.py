@@ -8,7 +8,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from posture_gate import history
+from posture_gate import history, history_read
 from posture_gate.threat import feeds
 
 from ..test_history import RUN, F, at
@@ -17,7 +17,7 @@ from .test_feeds import EPSS, KEV, TODAY
 
 def _export(h: Path) -> list[dict]:  # type: ignore[type-arg]
     buf = io.StringIO()
-    history.export_jsonl(h, buf)
+    history_read.export_jsonl(h, buf)
     return [json.loads(line) for line in buf.getvalue().splitlines()]
 
 
