@@ -20,7 +20,6 @@ import math
 import os
 import secrets
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from . import toolpath
 
 STDERR_TAIL = 4000  # characters of stderr kept for error messages
 MAX_OUTPUT = 256 << 20  # bytes of stdout per scanner; five at once stay far below memory
@@ -78,26 +79,6 @@ class Completed:
     stdout_size: int
     stderr_tail: str
     duration_s: float
-
-
-def which(name: str) -> str | None:
-    return locate(name)[0]
-
-
-def interpreter_dir() -> Path:
-    return Path(sys.executable).parent
-
-
-def locate(name: str) -> tuple[str | None, str]:
-    """(path, where it came from). First the directory of the Python running posture-gate
-    (its venv's or pipx's bin/: the scanners installed with it, also when that venv is not
-    activated), then PATH. That directory is posture-gate's own install, trusted as much
-    as posture-gate itself; sys.executable is not resolved, a venv's python is a link."""
-    beside = interpreter_dir() / name if sys.executable else None
-    if beside is not None and beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside), "beside posture-gate's Python"
-    found = shutil.which(name)
-    return found, "from PATH" if found else "not found beside posture-gate's Python or on PATH"
 
 
 # --- process groups and the watchdog -------------------------------------------------
@@ -276,7 +257,7 @@ def run(
     """
     if not (math.isfinite(timeout) and timeout > 0):
         raise ValueError(f"timeout must be finite and > 0, not {timeout}")
-    exe = which(argv[0]) if os.sep not in argv[0] else argv[0]
+    exe = toolpath.which(argv[0]) if os.sep not in argv[0] else argv[0]
     if exe is None or not Path(exe).exists():
         raise NotFound(argv[0])
     if _cancelled:
@@ -378,7 +359,7 @@ def _tail(fh: IO[bytes]) -> str:
 def capture(argv: Sequence[str], *, timeout: float = 30.0) -> str:
     """Small commands (`--version`): stdout+stderr as text. Raises NotFound / TimedOut, and
     Cancelled when kill_all() stopped it (its own group, registered like a scanner's)."""
-    exe = which(argv[0])
+    exe = toolpath.which(argv[0])
     if exe is None:
         raise NotFound(argv[0])
     if _cancelled:

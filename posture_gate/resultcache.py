@@ -37,7 +37,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from . import __version__, proc, strictjson, treedigest
+from . import __version__, strictjson, toolpath, treedigest
 from .model import Finding
 from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
 
@@ -94,7 +94,7 @@ def code_digest() -> str:
 
 def _executable(name: str) -> str | None:
     """The tool's resolved path and identity; None when it is not on PATH."""
-    where = proc.which(name)
+    where = toolpath.which(name)
     if where is None:
         return None
     real = os.path.realpath(where)

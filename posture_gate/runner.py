@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import proc, progress
+from . import proc, progress, toolpath
 from .errors import ScannerError
 from .fsutil import human_size, write_atomic
 from .model import Finding, RunStatus, ScannerRun
@@ -32,7 +32,7 @@ class JobOutcome:
 def installed_version(executable: str, distribution: str | None) -> str | None:
     """The version in the dist-info beside a Python tool's console script, read from disk:
     asking `pip-audit --version` costs half a second of CPU the scanners need."""
-    where = proc.which(executable)
+    where = toolpath.which(executable)
     if distribution is None or where is None:
         return None
     prefix = Path(where).resolve().parent.parent

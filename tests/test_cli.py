@@ -14,7 +14,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from posture_gate import cli, hooks, init, pipeline, proc
+from posture_gate import cli, hooks, init, pipeline, proc, toolpath
 from posture_gate.commands import history as history_command
 from posture_gate.policy import schema as policy_schema
 
@@ -50,7 +50,7 @@ def test_scan_internal_error_writes_the_traceback_to_error_log(
 
 
 @pytest.mark.parametrize("argv, target, name", [
-    (("doctor",), proc, "locate"),
+    (("doctor",), toolpath, "locate"),
     (("history", "show", "--history", "h.db"), history_command, "show_text"),
     (("init", "--dir", "."), init, "plan_files"),
     (("pre-commit", "a.py"), hooks, "run_hook"),
@@ -108,7 +108,7 @@ def test_keyboard_interrupt_is_exit_130_not_an_error(monkeypatch: pytest.MonkeyP
     def interrupt(*_a: object, **_k: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(proc, "locate", interrupt)
+    monkeypatch.setattr(toolpath, "locate", interrupt)
     # kill_all() stops every later process of this one: put the flags back afterwards
     monkeypatch.setattr(proc, "_cancelled", False)
     monkeypatch.setattr(proc, "_interrupted", False)

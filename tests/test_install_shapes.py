@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from posture_gate import proc
+from posture_gate import toolpath
 from tests.conftest import ADVISORIES, TEST_CACHE, bin_dir, copy_webapp
 
 BARE_PATH = "/usr/bin:/bin"  # no venv on it
@@ -31,12 +31,12 @@ def test_beside_the_interpreter_comes_before_path(tmp_path: Path,
     on_path = _exe(tmp_path / "path/tool-x")
     _exe(tmp_path / "path/tool-y")
     (tmp_path / "venv/bin/tool-z").write_text("not executable")
-    monkeypatch.setattr(proc, "interpreter_dir", lambda: venv_python.parent)
+    monkeypatch.setattr(toolpath, "interpreter_dir", lambda: venv_python.parent)
     monkeypatch.setenv("PATH", str(tmp_path / "path"))
-    assert proc.locate("tool-x") == (str(beside), "beside posture-gate's Python")
-    assert proc.locate("tool-y") == (str(tmp_path / "path/tool-y"), "from PATH")
-    assert proc.locate("tool-z")[0] is None
-    assert proc.which("tool-x") == str(beside) != str(on_path)
+    assert toolpath.locate("tool-x") == (str(beside), "beside posture-gate's Python")
+    assert toolpath.locate("tool-y") == (str(tmp_path / "path/tool-y"), "from PATH")
+    assert toolpath.locate("tool-z")[0] is None
+    assert toolpath.which("tool-x") == str(beside) != str(on_path)
 
 
 def _env() -> dict[str, str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from posture_gate import proc
+from posture_gate import toolpath
 from posture_gate.fsutil import UMASK
 from posture_gate.model import RunStatus
 from posture_gate.runner import (
@@ -61,7 +61,7 @@ def test_a_fake_on_path_is_asked_not_trusted_from_disk(tmp_path: Path,
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", str(fake.parent))
     # nothing beside the interpreter (which proc.which tries before PATH)
-    monkeypatch.setattr(proc, "interpreter_dir", lambda: tmp_path / "elsewhere")
+    monkeypatch.setattr(toolpath, "interpreter_dir", lambda: tmp_path / "elsewhere")
     assert installed_version("bandit", "bandit") is None
     assert scanner_version(SCANNERS["bandit"]) == "0.0.1"
 

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .. import proc
+from .. import toolpath
 from ..scanners import SCANNERS
 
 
@@ -18,7 +18,7 @@ def doctor() -> None:
 
     bad = False
     for name, scanner in SCANNERS.items():
-        where, origin = proc.locate(scanner.executable)
+        where, origin = toolpath.locate(scanner.executable)
         if where is None:
             click.echo(f"{name}: {origin}")
             bad = True
