@@ -368,7 +368,8 @@ def capture(argv: Sequence[str], *, timeout: float = 30.0) -> str:
     child = subprocess.Popen(
         [exe, *argv[1:]], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, start_new_session=True,
-        env={**os.environ, "SEMGREP_ENABLE_VERSION_CHECK": "0", TOKEN_VAR: _token})
+        env={**os.environ, "SEMGREP_ENABLE_VERSION_CHECK": "0", "PYTHONSAFEPATH": "1",
+             TOKEN_VAR: _token})
     _register(child.pid)
     try:
         out, _ = child.communicate(timeout=timeout)

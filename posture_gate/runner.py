@@ -81,9 +81,13 @@ def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path) -> JobO
                        f"{exc.reason} ({exc.hint})")
     stdout_path = _private_dir(ctx, STDOUT_DIR) / f"{job.name}.stdout"
     # The scanners' own temp files (semgrep's semgrep-mcp/...) go with the scan's temp dir.
-    env = {"TMPDIR": str(_private_dir(ctx, SCANNER_TMP_DIR)), **job.env}
+    env = {"TMPDIR": str(_private_dir(ctx, SCANNER_TMP_DIR)), **job.env,
+           # A Python tool running `python -m X` (pip-audit runs `python -m pip`) would put
+           # its cwd first on sys.path, and a pip/ package in the scanned tree would run:
+           # Python >= 3.11 leaves the cwd out with this set.
+           "PYTHONSAFEPATH": "1"}
     try:
-        done = proc.run(job.argv, cwd=ctx.root, timeout=job.timeout, env=env,
+        done = proc.run(job.argv, cwd=job.cwd or ctx.root, timeout=job.timeout, env=env,
                         stdout_path=stdout_path, max_output=MAX_OUTPUT)
     except proc.NotFound:
         stdout_path.unlink(missing_ok=True)

@@ -92,6 +92,9 @@ class Job:
     required: bool = True
     timeout: float = 600.0
     meta: Mapping[str, Any] = field(default_factory=dict)
+    # Where it runs; None: the scanned root. A job that does not need the tree as its working
+    # directory runs elsewhere, so nothing the tree holds is importable from its cwd.
+    cwd: Path | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

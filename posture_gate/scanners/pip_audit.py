@@ -151,11 +151,17 @@ class PipAudit(Scanner):
         meta: dict[str, Any] = {
             "allow_unaudited": tuple(sorted({canonicalize_name(str(n))
                                              for n in opts.get("allow_unaudited") or []}))}
+        # pip-audit runs `python -m pip`: with the tree as its cwd, a pip/ package there would
+        # be imported and run. The pinned audit needs no tree (it reads one file we wrote),
+        # so it runs in the scan's private dir; `resolve` (trusted policy only) builds the
+        # project, which runs its code anyway.
+        cwd: Path | None = None
         try:
             if opts.get("resolve", False):
                 argv += self._resolved(ctx, reqs, project, meta)
             else:
                 argv += self._pinned(ctx, reqs, project, meta)
+                cwd = ctx.work_dir
         except locks.LockError as exc:
             raise ScannerError(self.name, locks.printable(str(exc))) from None
         osv_url = ctx.osv_url or opts.get("osv_url")
@@ -166,7 +172,7 @@ class PipAudit(Scanner):
         argv += list(settings.extra_args)
         meta |= {"osv_url": str(osv_url) if osv_url else None,
                  "fetch_severity": bool(opts.get("fetch_severity", True))}
-        return [Job(name=self.name, scanner=self.name, argv=tuple(argv),
+        return [Job(name=self.name, scanner=self.name, argv=tuple(argv), cwd=cwd,
                     required=settings.required, timeout=settings.timeout, meta=meta)]
 
     def _pinned(self, ctx: ScanContext, reqs: list[str], project: str | None,
