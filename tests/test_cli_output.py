@@ -90,7 +90,9 @@ def test_scan_sarif_to_stdout_pipes_into_json_tool(tmp_path: Path) -> None:
     # posture-gate ... -f sarif -o - | python -m json.tool > out.json
     with open(tmp_path / "out.json", "wb") as sink:
         scan = subprocess.Popen([str(exe), "scan", str(root), "--advisories", str(ADVISORIES),
-                                 "-f", "sarif", "-o", "-"], cwd=tmp_path, env=cli_env(),
+                                 "-f", "sarif", "-o", "-"], cwd=tmp_path,
+                                # a private cache: bandit must really start (no stored result)
+                                env=cli_env(XDG_CACHE_HOME=str(tmp_path / "cache")),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         tool = subprocess.Popen([sys.executable, "-m", "json.tool"], stdin=scan.stdout,
                                 stdout=sink)
