@@ -49,9 +49,6 @@ RULES: tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...] = (
 # Only the command layer may reach the command layer.
 ENTRY_IMPORTERS = ("posture_gate.cli", "posture_gate.commands", "posture_gate.pipeline",
                    "posture_gate.__main__", "posture_gate.hooks")  # hooks: the pre-commit run
-# Modules other helpers were still splitting when this test landed (issue 12). Remove a
-# name once the module is under MAX_LINES: the test then holds it there.
-SIZE_PENDING: frozenset[str] = frozenset()
 
 
 def module_name(path: Path) -> str:
@@ -127,15 +124,8 @@ def test_only_the_command_layer_imports_the_command_layer() -> None:
 
 def test_no_module_over_the_size_limit() -> None:
     sizes = {name: len(path.read_text().splitlines()) for name, path in modules().items()}
-    over = {n: s for n, s in sizes.items() if s > MAX_LINES and n not in SIZE_PENDING}
+    over = {n: s for n, s in sizes.items() if s > MAX_LINES}
     assert over == {}, f"split these along their seams (limit {MAX_LINES} lines)"
-
-
-@pytest.mark.xfail(strict=False, reason="modules another change was still splitting")
-@pytest.mark.parametrize("name", sorted(SIZE_PENDING))
-def test_pending_modules_get_under_the_size_limit(name: str) -> None:
-    path = modules().get(name)
-    assert path is None or len(path.read_text().splitlines()) <= MAX_LINES
 
 
 def test_the_architecture_doc_names_every_module() -> None:
