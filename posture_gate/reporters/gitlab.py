@@ -34,6 +34,7 @@ from ..model import Category, Finding, RunStatus, ScannerRun, ScanResult, Severi
 from ..policy.evaluate import Verdict
 from ..scanners import SCANNERS
 from ..textutil import clean, one_line
+from .threatinfo import finding_note, source_lines
 
 SCHEMA_VERSION = "15.0.7"
 SCHEMA_BASE = ("https://gitlab.com/gitlab-org/security-products/security-report-schemas/"
@@ -153,6 +154,10 @@ def _common(f: Finding) -> dict[str, Any]:
         "found_by": {"name": "Found by", "type": "text",
                      "value": one_line(", ".join(f.found_by or (f.scanner,)), 255)},
     }
+    threat = finding_note(f)
+    if threat:  # KEV listing and EPSS score, as the other reports show them
+        v["details"]["threat"] = {"name": "Exploitation", "type": "text",
+                                  "value": one_line(threat, 255)}
     return v
 
 
@@ -232,6 +237,8 @@ class _GitlabReporter:
         if suppressed:
             messages.append({"level": "info", "value": f"{suppressed} suppressed finding(s) "
                              "not reported (see posture-gate findings.json)"})
+        messages += [{"level": "info", "value": one_line(f"threat data: {line}", 2000)}
+                     for line in source_lines(run)]
         os_name = next((one_line(f.package.ecosystem, 100) for f in findings
                         if f.category is Category.OS and f.package and f.package.ecosystem),
                        "unknown")

@@ -97,3 +97,17 @@ def test_junit_carries_the_threat_files_as_suite_properties() -> None:
     assert '<property name="threat.kev" value="CISA KEV catalogue 2024.10.10 dated ' \
            '2024-10-10T15:01:26Z, 2 days before this scan' in text
     assert '<property name="threat.epss" value="FIRST EPSS scores v2023.03.01' in text
+
+
+def test_gitlab_reports_carry_the_files_and_each_findings_exploitation() -> None:
+    from ..reporters.schemas import gitlab_errors
+
+    run = _run()
+    files = output_files(REPORTERS["gitlab-dependency-scanning"], run, verdict_for(run))
+    dep = json.loads(files["gl-dependency-scanning-report.json"])
+    assert gitlab_errors("gl-dependency-scanning-report.json", dep) == []
+    infos = [m["value"] for m in dep["scan"]["messages"] if m["level"] == "info"]
+    assert any(v.startswith("threat data: CISA KEV catalogue 2024.10.10 dated ") for v in infos)
+    notes = [v["details"]["threat"]["value"] for v in dep["vulnerabilities"]
+             if "threat" in v["details"]]
+    assert "KEV since 2024-10-01 (due 2024-10-22); EPSS 0.042 (p92)" in notes
