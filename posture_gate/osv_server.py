@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from .advisories import AdvisoryDB
+from .proc import signals_to_main
 
 MAX_BODY = 1 << 20  # pip-audit sends one small query per package
 POLL_S = 0.02
@@ -107,7 +108,8 @@ class OsvServer:
         return f"{self.base_url}/v1/query"
 
     def __enter__(self) -> OsvServer:
-        self._thread.start()
+        with signals_to_main():  # it and its request threads leave SIGTERM/SIGINT to main
+            self._thread.start()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -190,7 +190,8 @@ def run_all(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext,
     if not planned:
         return []
     with ThreadPoolExecutor(max_workers=len(planned)) as pool:
-        futures = [pool.submit(_run_reported, s, j, ctx, out_dir) for s, j in planned]
+        with proc.signals_to_main():  # submit() starts the threads
+            futures = [pool.submit(_run_reported, s, j, ctx, out_dir) for s, j in planned]
         try:
             return [f.result() for f in futures]
         except BaseException:
