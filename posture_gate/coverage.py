@@ -180,7 +180,8 @@ def images_named(root: Path, files: Iterable[str]) -> tuple[str, ...]:
         if iac_kind(path, root) != "dockerfile":
             continue
         try:
-            text = (root / path).read_text(encoding="utf-8", errors="replace")[:1 << 20]
+            with (root / path).open("rb") as fh:  # the tree's file: read 1 MiB at most
+                text = fh.read(1 << 20).decode("utf-8", "replace")
         except OSError:
             continue
         stages: set[str] = set()
