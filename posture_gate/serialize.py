@@ -7,13 +7,11 @@ and the field (exit 2), never a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from . import strictjson as sj
-from .coverage import Coverage
 from .coverage import from_dict as coverage_from_dict
-from .effectiveness import Effectiveness
 from .effectiveness import from_dict as effectiveness_from_dict
 from .errors import InputError
 from .model import (
@@ -26,10 +24,11 @@ from .model import (
     Severity,
 )
 from .policy.model import GateKind, GateResult, Verdict, VerdictStatus
-from .posture import Posture
 from .posture import from_dict as posture_from_dict
 from .textutil import one_line
 from .threat.data import ThreatSource
+
+T = TypeVar("T")
 
 
 def gate_dict(g: GateResult) -> dict[str, Any]:
@@ -70,9 +69,9 @@ def read_run(doc: Mapping[str, Any], source: str) -> ScanResult:
             outside_links=sj.text_list(doc, "outside_links"),
             threat=tuple(ThreatSource.from_dict(t, f"threat[{i}].") for i, t in
                          enumerate(sj.field(doc, "threat", list, required=False) or [])),
-            coverage=_coverage(doc),
-            effectiveness=_effectiveness(doc),
-            posture=_posture(doc),
+            coverage=_block(doc, "coverage", coverage_from_dict),
+            effectiveness=_block(doc, "effectiveness", effectiveness_from_dict),
+            posture=_block(doc, "posture", posture_from_dict),
         )
     except sj.ShapeError as exc:
         raise InputError(f"{source}: malformed findings file: {exc}") from None
@@ -121,34 +120,17 @@ def _severity(d: Mapping[str, Any], key: str, where: str) -> str:
     return str(value)
 
 
-def _coverage(doc: Mapping[str, Any]) -> Coverage | None:
-    raw = sj.field(doc, "coverage", dict, required=False)
+def _block(doc: Mapping[str, Any], key: str, build: Callable[[Mapping[str, Any]], T]
+           ) -> T | None:
+    """An optional section (coverage, effectiveness, posture) read by its own from_dict:
+    whatever that trips on is a ShapeError naming the section."""
+    raw = sj.field(doc, key, dict, required=False)
     if raw is None:
         return None
     try:
-        return coverage_from_dict(raw)
+        return build(raw)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise sj.ShapeError(f"coverage is malformed ({one_line(exc, 80)})") from None
-
-
-def _effectiveness(doc: Mapping[str, Any]) -> Effectiveness | None:
-    raw = sj.field(doc, "effectiveness", dict, required=False)
-    if raw is None:
-        return None
-    try:
-        return effectiveness_from_dict(raw)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise sj.ShapeError(f"effectiveness is malformed ({one_line(exc, 80)})") from None
-
-
-def _posture(doc: Mapping[str, Any]) -> Posture | None:
-    raw = sj.field(doc, "posture", dict, required=False)
-    if raw is None:
-        return None
-    try:
-        return posture_from_dict(raw)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise sj.ShapeError(f"posture is malformed ({one_line(exc, 80)})") from None
+        raise sj.ShapeError(f"{key} is malformed ({one_line(exc, 80)})") from None
 
 
 def read_verdict(doc: Mapping[str, Any], run: ScanResult, source: str) -> Verdict:
