@@ -107,7 +107,9 @@ class Coverage:
 def from_dict(d: Mapping[str, Any]) -> Coverage:
     """A saved coverage block (findings.json); ValueError if it is not one."""
     langs = []
-    for x in d.get("languages") or []:
+    if not isinstance(d["languages"], list):  # always written: absent is not "no language"
+        raise TypeError("languages is not a list")
+    for x in d["languages"]:
         langs.append(Language(
             name=str(x["language"]), present=int(x["present"]), covered=int(x["covered"]),
             scanned={str(k): int(v) for k, v in (x.get("scanned") or {}).items()},
@@ -117,7 +119,7 @@ def from_dict(d: Mapping[str, Any]) -> Coverage:
                                reason=str(s["reason"])) for s in x.get("skipped") or [])))
     groups = tuple(Group(kind=k, present=tuple(map(str, d[k].get("present") or [])),
                          covered=tuple(map(str, d[k].get("covered") or [])))
-                   for k in ("iac", "manifests", "images") if isinstance(d.get(k), dict))
+                   for k in ("iac", "manifests", "images") if k in d)
     return Coverage(languages=tuple(langs), groups=groups)
 
 

@@ -68,3 +68,15 @@ def test_a_gate_keeps_its_unknown_count_and_a_bad_severity_is_named() -> None:
     doc["verdict"]["gates"][i]["unknown_as"] = "dire"
     with pytest.raises(InputError, match=re.escape(f"verdict.gates[{i}].unknown_as is 'dire'")):
         read_verdict(doc, read_run(doc, "f.json"), "f.json")
+
+
+@pytest.mark.parametrize("key, block", [
+    ("coverage", {"bogus": 1}), ("coverage", {"languages": {}}),
+    ("coverage", {"languages": [], "iac": []}),
+    ("effectiveness", {"bogus": 1}), ("posture", {"bogus": 1})])
+def test_a_malformed_section_is_an_input_error_naming_it(key: str, block: Any) -> None:
+    """A saved section missing what its writer always writes is not read as empty."""
+    doc = json.loads(json.dumps(document(scan_result(), verdict_for(scan_result()))))
+    doc[key] = block
+    with pytest.raises(InputError, match=f"{key} is malformed"):
+        read_run(doc, "findings.json")
