@@ -87,15 +87,22 @@ MAX_LINE = 1 << 31
 
 
 def load_json_object(data: bytes, scanner: str) -> dict[str, Any]:
+    doc: dict[str, Any] = load_json(data, scanner, dict)
+    return doc
+
+
+def load_json(data: bytes, scanner: str, expected: type[dict[str, Any]] | type[list[Any]]
+              ) -> Any:
+    """A tool's whole output read strictly: an object or an array, as the tool documents."""
     if not data.strip(b" \t\r\n"):
         raise ScannerOutputError(scanner, "produced no output")
     try:
         doc = strictjson.load_bytes(data)
     except ValueError as exc:
         raise ScannerOutputError(scanner, f"output is {exc}") from None
-    if not isinstance(doc, dict):
-        raise ScannerOutputError(
-            scanner, f"output is JSON {kind_name(doc)}, expected an object")
+    if not isinstance(doc, expected):
+        want = "an object" if expected is dict else "an array"
+        raise ScannerOutputError(scanner, f"output is JSON {kind_name(doc)}, expected {want}")
     return doc
 
 

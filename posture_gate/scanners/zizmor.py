@@ -16,7 +16,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .. import strictjson
 from ..errors import ScannerOutputError
 from ..fingerprint import code_basis, snippet_hash
 from ..model import Category, Confidence, Finding, Location, Severity, Suppression
@@ -39,6 +38,7 @@ from .base import (
     require,
     shape_error,
 )
+from .parsing import load_json
 
 WORKFLOW_DIR = ".github/workflows"
 _ACTION_FILES = frozenset({"action.yml", "action.yaml"})
@@ -87,7 +87,7 @@ class Zizmor(Scanner):
 
     def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str, *,
               exit_code: int = 0) -> Parsed:
-        results = objects(_load_array(data, self.name), self.name, "")
+        results = objects(load_json(data, self.name, list), self.name, "")
         worst = -1
         findings = []
         for i, r in enumerate(results):
@@ -159,20 +159,6 @@ class Zizmor(Scanner):
                 if isinstance(symbolic, dict) and isinstance(symbolic.get("feature_kind"), dict):
                     symbolic["feature_kind"] = "Subfeature"  # its fragment is workflow text
         return doc
-
-
-def _load_array(data: bytes, scanner: str) -> list[Any]:
-    """zizmor's JSON (v1) is one array of findings."""
-    if not data.strip(b" \t\r\n"):
-        raise ScannerOutputError(scanner, "produced no output")
-    try:
-        doc = strictjson.load_bytes(data)
-    except ValueError as exc:
-        raise ScannerOutputError(scanner, f"output is {exc}") from None
-    if not isinstance(doc, list):
-        raise ScannerOutputError(scanner, f"output is JSON {kind_name(doc)}, expected an "
-                                 "array")
-    return doc
 
 
 def _inputs(ctx: ScanContext) -> list[str]:
