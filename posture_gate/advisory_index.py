@@ -18,19 +18,18 @@ import hashlib
 import json
 import os
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import cachedir
 from .fsutil import TooLarge, read_capped, write_atomic
 
 MAGIC = b"PGADVIX1"
 _PREFIX = len(MAGIC) + 32  # magic + sha256
 MAX_INDEX_BYTES = 2 << 30
 KEEP = 4  # indexes kept per cache: the most recently used ones (sources, advisory updates)
-_STALE_TMP_S = 3600  # a temp file this old belongs to a writer that was killed
 _NAME = re.compile(r"^[0-9a-f]{64}\.idx$")
 
 
@@ -138,23 +137,5 @@ def store(folder: Path, index: Index) -> bool:
 
 def prune(folder: Path, *, keep: str) -> None:
     """At most KEEP indexes (least recently used go first) and no abandoned temp files."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    now = time.time()
-    indexes = []
-    for entry in entries:
-        try:
-            st = entry.stat(follow_symlinks=False)
-        except OSError:
-            continue
-        if _NAME.match(entry.name) and entry.name != keep:
-            indexes.append((st.st_mtime, entry.path))
-        elif entry.name.startswith(".") and entry.name.endswith(".tmp") \
-                and now - st.st_mtime > _STALE_TMP_S:
-            with contextlib.suppress(OSError):
-                os.unlink(entry.path)
-    for _, path in sorted(indexes, reverse=True)[KEEP - 1:]:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
+    cachedir.prune(folder, keep=keep, most=KEEP, is_entry=lambda n: bool(_NAME.match(n)),
+                   is_temp=lambda n: n.startswith(".") and n.endswith(".tmp"))

@@ -7,7 +7,10 @@ scanners would scan our own cache.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -35,3 +38,32 @@ def usable(cache_root: Path | None, scanned_root: Path, kind: str) -> Path | Non
     if folder == scanned or scanned in folder.parents:
         return None
     return folder
+
+
+STALE_TMP_S = 3600  # a temp file this old belongs to a writer that was killed
+
+
+def prune(folder: Path, *, keep: str, most: int, is_entry: Callable[[str], bool],
+          is_temp: Callable[[str], bool]) -> None:
+    """At most `most` entries in `folder` (the least recently used go first; `keep`, the one
+    just used, always stays) and no temp file abandoned by a killed writer. Never follows a
+    link; a file that vanished meanwhile is no error (another run may prune too)."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    now = time.time()
+    found = []
+    for entry in entries:
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if is_entry(entry.name) and entry.name != keep:
+            found.append((st.st_mtime, entry.path))
+        elif is_temp(entry.name) and now - st.st_mtime > STALE_TMP_S:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+    for _, path in sorted(found, reverse=True)[most - 1:]:
+        with contextlib.suppress(OSError):
+            os.unlink(path)

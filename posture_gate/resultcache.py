@@ -30,14 +30,13 @@ import os
 import re
 import stat
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from . import __version__, strictjson, toolpath, treedigest
+from . import __version__, cachedir, strictjson, toolpath, treedigest
 from .model import Finding
 from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
 
@@ -45,7 +44,6 @@ SCHEMA = "posture-gate/result-cache/v1"
 KIND = "results"
 KEEP = 8  # entries kept per job (least recently used go first)
 MAX_ENTRY_BYTES = 256 << 20
-_STALE_TMP_S = 3600
 # Environment variables the tools (or the Python that runs them) read.
 _ENV_PREFIXES = ("TRIVY_", "SEMGREP_", "BANDIT", "PIP_", "PYTHON")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
@@ -361,22 +359,5 @@ def _write_private(path: Path, data: bytes) -> None:
 
 def _prune(folder: Path, *, keep: str) -> None:
     """At most KEEP entries per job (least recently used go first), no abandoned temp files."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    now = time.time()
-    kept = []
-    for e in entries:
-        try:
-            st = e.stat(follow_symlinks=False)
-        except OSError:
-            continue
-        if e.name.endswith(".json") and e.name != keep:
-            kept.append((st.st_mtime, e.path))
-        elif e.name.endswith(".tmp") and now - st.st_mtime > _STALE_TMP_S:
-            with contextlib.suppress(OSError):
-                os.unlink(e.path)
-    for _, p in sorted(kept, reverse=True)[KEEP - 1:]:
-        with contextlib.suppress(OSError):
-            os.unlink(p)
+    cachedir.prune(folder, keep=keep, most=KEEP, is_entry=lambda n: n.endswith(".json"),
+                   is_temp=lambda n: n.endswith(".tmp"))

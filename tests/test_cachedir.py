@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,16 @@ def test_the_index_is_cached_under_xdg_and_reused(tmp_path: Path) -> None:
     indexes = list((tmp_path / "xdg" / "posture-gate" / "advisories").glob("*.idx"))
     assert [p.name for p in indexes] == [f"{advisory_source.read(ADVISORIES).digest}.idx"]
     assert [f["fingerprint"] for f in runs[0]] == [f["fingerprint"] for f in runs[1]]
+
+
+def test_prune_keeps_the_newest_and_drops_abandoned_temp_files(tmp_path: Path) -> None:
+    old = time.time() - 10 * cachedir.STALE_TMP_S
+    for i in range(5):
+        (tmp_path / f"{i}.e").write_text("x")
+        os.utime(tmp_path / f"{i}.e", (old + i, old + i))
+    (tmp_path / "dead.tmp").write_text("x")
+    os.utime(tmp_path / "dead.tmp", (old, old))
+    (tmp_path / "live.tmp").write_text("x")  # a writer may still be at it
+    cachedir.prune(tmp_path, keep="0.e", most=3, is_entry=lambda n: n.endswith(".e"),
+          is_temp=lambda n: n.endswith(".tmp"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["0.e", "3.e", "4.e", "live.tmp"]
