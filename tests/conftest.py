@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -35,11 +36,21 @@ def bin_dir() -> Path:
 TEST_CACHE = tempfile.mkdtemp(prefix="posture-gate-test-cache-")
 
 
+# The outer CI's own variables: posture-gate reads some (CI warns about an untrusted policy,
+# GITHUB_*/CI_* locate a platform), so a test run inside CI must not hand them on.
+CI_PREFIXES = ("GITHUB_", "GITLAB_", "CI_", "RUNNER_", "ACTIONS_")
+
+
+def outer_ci_names(environ: Mapping[str, str]) -> list[str]:
+    return [k for k in environ if k == "CI" or k.startswith(CI_PREFIXES)]
+
+
 def cli_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
+    for name in outer_ci_names(env):
+        del env[name]
     env["PATH"] = f"{bin_dir()}{os.pathsep}{env.get('PATH', '')}"
     env["XDG_CACHE_HOME"] = TEST_CACHE
-    env.pop("GITHUB_STEP_SUMMARY", None)
     env.update(extra)
     return env
 
@@ -76,13 +87,14 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
 def cli() -> CliFixture:
     """cli("gate", path, cwd=..., env={...}) -> CliResult(returncode, stdout, stderr):
     posture-gate run in-process (tests/support/clirun.py), with run_cli's environment
-    (private cache, no GitHub step summary)."""
+    (private cache, none of the outer CI's variables)."""
 
     def run(*args: str, cwd: Path | None = None,
             env: dict[str, str | None] | None = None) -> CliResult:
         path = f"{bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}"
-        return invoke(args, cwd=cwd, env={"PATH": path, "XDG_CACHE_HOME": TEST_CACHE,
-                                          "GITHUB_STEP_SUMMARY": None, **(env or {})})
+        dropped: dict[str, str | None] = dict.fromkeys(outer_ci_names(os.environ))
+        return invoke(args, cwd=cwd, env={**dropped, "PATH": path, "XDG_CACHE_HOME": TEST_CACHE,
+                                          **(env or {})})
 
     return run
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import ADVISORIES, REPO, WEBAPP, bin_dir
+from ..conftest import ADVISORIES, REPO, WEBAPP, bin_dir, outer_ci_names
 
 # What a checkout of posture-gate holds that the integrations need (pip install ., the
 # action, the hook manifest, the GitLab template). posture_gate/rules/semgrep is a symlink
@@ -45,10 +45,9 @@ def tool(name: str) -> str:
 def client_env(tmp: Path, **extra: str) -> dict[str, str]:
     """Environment for a client: our venv first, no CI variables of the outer run, caches
     private to the test (pip's stays shared: it only saves downloads)."""
+    dropped = set(outer_ci_names(os.environ))
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("GITHUB_", "GITLAB_", "CI_", "RUNNER_", "ACTIONS_",
-                                "PRE_COMMIT"))}
-    env.pop("CI", None)
+           if k not in dropped and not k.startswith("PRE_COMMIT")}
     env["PATH"] = f"{bin_dir()}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))
     env["XDG_CACHE_HOME"] = str(tmp / "xdg-cache")

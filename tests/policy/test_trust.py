@@ -12,6 +12,7 @@ from posture_gate.errors import PolicyError, UsageError
 from posture_gate.model import Category
 from posture_gate.policy import trust
 from posture_gate.scanners import SCANNERS
+from tests.support.clirun import CliFixture
 
 TODAY = datetime.date(2026, 12, 1)
 TRUSTED = """\
@@ -236,3 +237,16 @@ def test_policy_ref_reads_the_merge_target(tmp_path: Path) -> None:
         trust.resolve(None, "--upload-pack=x:y", root, today=TODAY)
     with pytest.raises(UsageError, match="not both"):
         trust.resolve("strict", "main:posture-gate.yml", root, today=TODAY)
+
+
+@pytest.mark.parametrize("ci", [None, "true"])
+def test_ci_job_without_trusted_policy_is_warned(tmp_path: Path, cli: CliFixture,
+                                                 ci: str | None) -> None:
+    """Under CI a policy from the tree is the PR's own: say so (the scan stops early here on a
+    missing advisory mirror, after the policy was resolved)."""
+    (tmp_path / "posture-gate.yml").write_text("version: 1\n")
+    res = cli("scan", str(tmp_path), "-o", str(tmp_path / "out"), "--advisories",
+              str(tmp_path / "absent"), env={"CI": ci})
+    assert res.returncode == 2
+    warned = f"warning: no trusted policy: {tmp_path / 'posture-gate.yml'} comes from the scanned"
+    assert (warned in res.stderr) == (ci is not None), res.stderr
