@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from . import toolpath
+from . import priority, toolpath
 
 STDERR_TAIL = 4000  # characters of stderr kept for error messages
 MAX_OUTPUT = 256 << 20  # bytes of stdout per scanner; five at once stay far below memory
@@ -260,8 +260,10 @@ def run(
     stdout_path: Path | None = None,
     env: Mapping[str, str] | None = None,
     max_output: int = MAX_OUTPUT,
+    nice: int = 0,
 ) -> Completed:
     """Run argv with stdout to a new file (outputs can be large) and stderr captured.
+    `nice` > 0 lowers its CPU priority (and its process group's) by that much.
 
     Raises NotFound when argv[0] cannot be found, TimedOut after `timeout` seconds,
     TooMuchOutput past `max_output` bytes of stdout (the process is killed at once), and
@@ -294,6 +296,8 @@ def run(
         except PermissionError as exc:
             raise NotFound(f"{argv[0]} ({exc.strerror})") from None
         _register(proc.pid)
+        if nice > 0:
+            priority.lower(proc.pid, nice)
         stdout = proc.stdout
         if stdout is None:  # pragma: no cover - stdout=PIPE always sets it
             raise RuntimeError("no stdout pipe")

@@ -21,6 +21,7 @@ RAW_DIR = "raw"
 STDOUT_DIR = "stdout"  # under the scan's private temp dir: never in the output dir
 SCANNER_TMP_DIR = "tmp"  # the scanners' $TMPDIR, also under it
 MAX_OUTPUT = proc.MAX_OUTPUT  # bytes of stdout per scanner; the scanner is killed past it
+BACKGROUND_NICE = 10  # CPU priority drop of every job but the lead (run_all)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,7 +64,8 @@ def _private_dir(ctx: ScanContext, name: str) -> Path:
     return d
 
 
-def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path) -> JobOutcome:
+def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path, *,
+            nice: int = 0) -> JobOutcome:
     started = time.monotonic()
 
     def outcome(status: RunStatus, reason: str | None, version: str | None = None,
@@ -88,7 +90,7 @@ def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path) -> JobO
            "PYTHONSAFEPATH": "1"}
     try:
         done = proc.run(job.argv, cwd=job.cwd or ctx.root, timeout=job.timeout, env=env,
-                        stdout_path=stdout_path, max_output=MAX_OUTPUT)
+                        stdout_path=stdout_path, max_output=MAX_OUTPUT, nice=nice)
     except proc.NotFound:
         stdout_path.unlink(missing_ok=True)
         return outcome(RunStatus.FAILED,
@@ -176,22 +178,38 @@ def publish_raw(staged: Path, out_dir: Path) -> None:
         write_atomic(out_dir / RAW_DIR / f.name, f.read_bytes(), base=out_dir)
 
 
-def _run_reported(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path) -> JobOutcome:
+def _run_reported(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path,
+                  nice: int) -> JobOutcome:
     """run_job, told to the progress listener (stderr) as it starts and ends."""
     progress.job_started(job)
-    done = run_job(scanner, job, ctx, out_dir)
+    done = run_job(scanner, job, ctx, out_dir, nice=nice)
     progress.job_finished(job, done.run)
     return done
 
 
+def lead(planned: Sequence[tuple[Scanner, Job]]) -> Job | None:
+    """The job expected to take longest (the first of the costliest scanner's): the scan
+    ends when it does, so it keeps full CPU priority."""
+    if len(planned) < 2:
+        return None
+    return max(planned, key=lambda sj: sj[0].cost)[1]
+
+
 def run_all(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext,
             out_dir: Path) -> list[JobOutcome]:
-    """All jobs at once (threads only wait on subprocesses); results in plan order."""
+    """All jobs at once (threads only wait on subprocesses); results in plan order.
+
+    On a runner with fewer free cores than jobs (2 vCPUs is common) they compete, and the
+    longest one ends last: every other job runs at a lower CPU priority (BACKGROUND_NICE),
+    so it takes what the lead leaves over and the scan ends sooner (docs/ci.md, Scheduling)."""
     if not planned:
         return []
+    first = lead(planned)
     with ThreadPoolExecutor(max_workers=len(planned)) as pool:
         with proc.signals_to_main():  # submit() starts the threads
-            futures = [pool.submit(_run_reported, s, j, ctx, out_dir) for s, j in planned]
+            futures = [pool.submit(_run_reported, s, j, ctx, out_dir,
+                                   0 if first is None or j is first else BACKGROUND_NICE)
+                       for s, j in planned]
         try:
             return [f.result() for f in futures]
         except BaseException:

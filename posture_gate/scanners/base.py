@@ -168,6 +168,9 @@ class Scanner:
     information_uri: ClassVar[str]  # SARIF tool.driver.informationUri
     # Merge survivor order (merge.py): lower wins, so fingerprints do not flip between runs.
     merge_rank: ClassVar[int]
+    # How long a run usually takes next to the others (a rank, higher is longer): the runner
+    # leaves the longest job at full CPU priority and lowers the rest (runner.run_all).
+    cost: ClassVar[int] = 1
     # ScannerRun property -> label, for the data-freshness lines of the reports
     freshness: ClassVar[Mapping[str, str]] = {}
     # Configuration and ignore files the tool would read from the scanned tree (by file

@@ -135,6 +135,7 @@ class PipAudit(Scanner):
     gitlab_reports = frozenset({"dependency_scanning"})
     information_uri = "https://github.com/pypa/pip-audit"
     merge_rank = 0
+    cost = 2
     freshness = frozen({"advisories_newest": "newest advisory record"})
     # 1 means "vulnerabilities found" but also "crashed": parse decides (JSON or not).
     ok_exit_codes = frozenset({0, 1})

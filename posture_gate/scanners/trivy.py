@@ -97,6 +97,7 @@ class Trivy(Scanner):
     config_files = honourable = frozenset({"trivy.yaml", ".trivyignore", ".trivyignore.yaml",
                                            "trivy-secret.yaml"})
     merge_rank = 3
+    cost = 3
     freshness = frozen({"db_updated_at": "trivy DB updated"})
     ok_exit_codes = frozenset({0})  # never pass --exit-code: 1 must mean "fatal"
     forbidden_args = frozenset({

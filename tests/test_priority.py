@@ -1,0 +1,88 @@
+"""Scheduling: the job expected to take longest keeps full CPU priority, the others do not."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import ClassVar
+
+from posture_gate import proc
+from posture_gate.model import Category
+from posture_gate.runner import BACKGROUND_NICE, lead, run_all
+from posture_gate.scanners import SCANNERS
+from posture_gate.scanners.base import Job, Parsed, ScanContext, Scanner
+
+# Waits before it looks: the priority is set just after the process starts.
+REPORT = ("import json, os, time; time.sleep(1.0); "
+          "ag = open('/proc/self/autogroup').read() if os.path.exists('/proc/self/autogroup') "
+          "else ''; print(json.dumps({'nice': os.getpriority(os.PRIO_PROCESS, 0), "
+          "'autogroup': ag.split()[-1] if ag else None}))")
+
+
+def _own_nice() -> int:
+    return os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def _seen(out: Path) -> dict[str, int | None]:
+    doc = json.loads(out.read_text())
+    return {"nice": doc["nice"],
+            "autogroup": None if doc["autogroup"] is None else int(doc["autogroup"])}
+
+
+def test_a_lowered_job_runs_lower_in_its_session(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc.run([sys.executable, "-c", REPORT], cwd=tmp_path, timeout=60, stdout_path=out,
+             nice=7)
+    seen = _seen(out)
+    assert seen["nice"] == min(_own_nice() + 7, 19)
+    # its own session's autogroup is what the kernel weighs against the other jobs
+    assert seen["autogroup"] in (None, min(_own_nice() + 7, 19))
+
+
+def test_a_job_left_alone_keeps_its_priority(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc.run([sys.executable, "-c", REPORT], cwd=tmp_path, timeout=60, stdout_path=out)
+    assert _seen(out)["nice"] == _own_nice()
+
+
+class _Probe(Scanner):
+    """A 'scanner' that reports the priority it ran at."""
+
+    executable = sys.executable
+    tested_versions: ClassVar[frozenset[str]] = frozenset()
+    categories: ClassVar[tuple[Category, ...]] = (Category.CODE,)
+
+    def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str, *,
+              exit_code: int = 0) -> Parsed:
+        return Parsed(findings=(), raw_count=0, properties=json.loads(data))
+
+
+class _Slow(_Probe):
+    name = "slow"
+    cost = 9
+
+
+class _Quick(_Probe):
+    name = "quick"
+    cost = 1
+
+
+def test_run_all_lowers_every_job_but_the_costliest(tmp_path: Path) -> None:
+    ctx = ScanContext(root=tmp_path, work_dir=tmp_path)
+    jobs = [(scanner, Job(name=f"{scanner.name}-{i}", scanner=scanner.name,
+                          argv=(sys.executable, "-c", REPORT), timeout=60))
+            for i, scanner in enumerate((_Quick(), _Slow(), _Quick()))]
+    done = run_all(jobs, ctx, tmp_path / "staged")
+    nice = [o.run.properties["nice"] for o in done]
+    low = min(_own_nice() + BACKGROUND_NICE, 19)
+    assert nice == [low, _own_nice(), low], [o.run.reason for o in done]
+
+
+def test_the_lead_is_semgrep_among_the_bundled_scanners() -> None:
+    planned = [(SCANNERS[n], Job(name=n, scanner=n, argv=(n,)))
+               for n in ("pip-audit", "bandit", "semgrep", "trivy", "zizmor")]
+    first = lead(planned)
+    assert first is not None and first.name == "semgrep"
+    assert lead(planned[:1]) is None  # alone, nothing competes with it
