@@ -9,9 +9,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .. import excludes as exclude
+from .. import yamlfast
 from ..errors import ScannerError, ScannerOutputError
 from ..model import Category, Suppression
 from ..textutil import one_line
@@ -84,8 +83,8 @@ def rule_ids(config: Path) -> set[str]:
     ids: set[str] = set()
     for f in _rule_files(config):
         try:
-            doc = yaml.safe_load(f.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
+            doc = yamlfast.safe_load(f.read_text(encoding="utf-8"))
+        except (OSError, yamlfast.Error):
             continue
         for rule in (doc or {}).get("rules", []) if isinstance(doc, dict) else []:
             if isinstance(rule, dict) and isinstance(rule.get("id"), str):
@@ -125,6 +124,7 @@ class Semgrep(Scanner):
     information_uri = "https://semgrep.dev/"
     config_files = honourable = frozenset({".semgrepignore"})
     merge_rank = 2
+    cost = 4  # the slowest on every tree measured (benchmarks/parallel.py)
     # Run without --error: 0 means the scan completed whatever it found.
     ok_exit_codes = frozenset({0})
     forbidden_args = frozenset({
