@@ -150,7 +150,7 @@ def run_cached(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext, staged:
             plans.append(_plan_changed(job, changed))
             continue
         if scanner.name not in versions:
-            versions[scanner.name] = scanner_version(scanner)
+            versions[scanner.name] = cache.scanner_version(scanner)
         plans.append(_plan(cache, scanner, job, ctx, settings.get(scanner.name),
                            versions[scanner.name], tree, changed))
     to_run = [(s, p.run) for (s, _), p in zip(planned, plans, strict=True) if p.run]

@@ -36,12 +36,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from . import __version__, cachedir, strictjson, toolpath, treedigest
+from . import __version__, cachedir, runner, strictjson, toolpath, treedigest
 from .model import Finding
 from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
 
 SCHEMA = "posture-gate/result-cache/v1"
 KIND = "results"
+VERSIONS = "versions.json"  # executable identity -> version (ResultCache.scanner_version)
 KEEP = 8  # entries kept per job (least recently used go first)
 MAX_ENTRY_BYTES = 256 << 20
 # Environment variables the tools (or the Python that runs them) read.
@@ -252,6 +253,27 @@ class ResultCache:
             with contextlib.suppress(OSError):
                 os.utime(path)
         return entry
+
+    def scanner_version(self, scanner: Scanner) -> str | None:
+        """runner.scanner_version, remembered per executable identity (path, size, mtime):
+        a binary's version costs a process start (trivy --version: ~0.1 s before any scan)."""
+        exe = _executable(scanner.executable)
+        memo = self.folder / VERSIONS
+        known: Any = None
+        with contextlib.suppress(OSError, ValueError):
+            fd = os.open(memo, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as fh:
+                known = strictjson.load_bytes(fh.read(1 << 20))
+        known = known if isinstance(known, dict) else {}
+        if exe is not None and isinstance(known.get(exe), str):
+            return str(known[exe])
+        version = runner.scanner_version(scanner)
+        if exe is not None and version is not None and _private_dir(self.folder) is not None:
+            kept = {k: v for k, v in known.items() if isinstance(v, str)}
+            kept = dict(list(kept.items())[-31:])  # a few executables, never a growing file
+            with contextlib.suppress(OSError, ValueError):
+                _write_private(memo, _canonical({**kept, exe: version}).encode())
+        return version
 
     def store(self, key: Key, entry: Entry) -> bool:
         """Write the entry; False when the cache cannot be written (the scan goes on)."""

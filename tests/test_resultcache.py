@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from posture_gate import resultcache as rc
-from posture_gate import treedigest
+from posture_gate import toolpath, treedigest
 from posture_gate.model import Category, Finding, Location, Severity
+from posture_gate.scanners import SCANNERS
 from posture_gate.scanners.base import Job, ScanContext
 
 
@@ -200,3 +201,27 @@ def test_manifest_skips_what_the_scanners_skip(tmp_path: Path) -> None:
     changed = dict(files, **{"src/new.py": "1" * 64})
     del changed["src/a.py"]
     assert treedigest.changes(files, changed) == (["src/new.py"], ["src/a.py"])
+
+
+def test_a_binarys_version_is_asked_once_per_executable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = tmp_path / "asked"
+    fake = tmp_path / "bin" / "trivy"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\necho x >> {asked}\necho 'Version: 0.76.0'\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(toolpath, "interpreter_dir", lambda: fake.parent)
+    cache = rc.ResultCache(tmp_path / "results")
+    assert cache.scanner_version(SCANNERS["trivy"]) == "0.76.0"
+    assert cache.scanner_version(SCANNERS["trivy"]) == "0.76.0"
+    assert asked.read_text().count("x") == 1
+    # another binary at that path (its size and mtime change): asked again
+    fake.write_text(f"#!/bin/sh\necho x >> {asked}\necho 'Version: 0.77.1'\n")
+    os.utime(fake, ns=(1, 1))
+    assert cache.scanner_version(SCANNERS["trivy"]) == "0.77.1"
+    assert asked.read_text().count("x") == 2
+    # a damaged memo is a miss, never an answer
+    (tmp_path / "results" / rc.VERSIONS).write_text("{not json")
+    assert cache.scanner_version(SCANNERS["trivy"]) == "0.77.1"
+    assert asked.read_text().count("x") == 3
+    assert stat.S_IMODE((tmp_path / "results" / rc.VERSIONS).stat().st_mode) == 0o600
