@@ -6,14 +6,16 @@ pip-audit itself drops.
 
 Loading reads the source's bytes for its digest (advisory_source.py) and, when the cache
 holds an index for that digest (advisory_index.py), parses nothing else: `get` and `query`
-decode only the records they return. The index is built (every record parsed) on a miss.
+decode only the records they return. The index is built (every record parsed) on a miss;
+a scan defers that to pip-audit's first query, when every scanner is already running.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,22 +37,52 @@ def package_key(ecosystem: str, name: str) -> str:
     return f"{ecosystem.lower()}:{canonical_name(name)}"
 
 
+class _OnFirstUse:
+    """An index built by whoever needs it first (load(deferred=True)); the others wait.
+
+    In a scan the first user is pip-audit's first query, when every scanner has started:
+    the build (a second of CPU for the PyPI database) holds the GIL, and built on a thread
+    of its own before that it slowed the planning every scanner waits for."""
+
+    def __init__(self, snapshot: advisory_source.Snapshot, cache_dir: Path | None) -> None:
+        self._snapshot, self._cache_dir = snapshot, cache_dir
+        self._lock = threading.Lock()
+        self._index: Index | None = None
+        self._error: Exception | None = None
+
+    def __call__(self) -> Index:
+        with self._lock:
+            if self._index is None and self._error is None:
+                try:
+                    self._index = _built(self._snapshot, self._cache_dir)
+                except Exception as exc:  # every later user gets the same error
+                    self._error = exc
+            if self._index is not None:
+                return self._index
+            raise self._error or RuntimeError("advisory index: neither built nor failed")
+
+
 @dataclass(frozen=True, kw_only=True)
 class AdvisoryDB:
-    index: Index
+    digest: str  # the source's content digest, known before its index: equal digests, equal answers
     cached: bool = False  # the index came from the cache (nothing was parsed)
+    ready: Callable[[], Index] = field(repr=False, compare=False)  # the index, once it is built
     _records: dict[str, Mapping[str, Any]] = field(default_factory=dict, init=False,
                                                    repr=False, compare=False)
+
+    @property
+    def index(self) -> Index:
+        return self.ready()
+
+    def wait(self) -> None:
+        """Until the index is there (built now if nobody needed it yet); raises what
+        building it raised (an empty mirror)."""
+        self.ready()
 
     @property
     def newest(self) -> str | None:
         """Newest `modified`/`published` timestamp of the records served, shown in reports."""
         return self.index.newest
-
-    @property
-    def digest(self) -> str:
-        """The source's content digest: equal digests, equal answers."""
-        return self.index.digest
 
     def ids(self) -> tuple[str, ...]:
         return tuple(self.index.spans)
@@ -78,16 +110,34 @@ class AdvisoryDB:
                 if (r := self.get(i)) is not None]
 
 
-def load(source: Path, *, cache_dir: Path | None = None) -> AdvisoryDB:
+def load(source: Path, *, cache_dir: Path | None = None,
+         deferred: bool = False) -> AdvisoryDB:
     """The OSV records of a directory (*.json/*.yaml/*.yml below it) or an OSV zip export,
-    withdrawn ones skipped. With `cache_dir`, the index is read from / written to it."""
+    withdrawn ones skipped. With `cache_dir`, the index is read from / written to it. With
+    `deferred`, an index the cache does not hold is built at its first use: the scanners
+    need not wait a second for records only pip-audit asks about."""
     snapshot = advisory_source.read(source)
+    if not snapshot.files:
+        raise _empty(snapshot.source)
     if cache_dir is not None and (index := advisory_index.fetch(cache_dir, snapshot.digest)):
-        return AdvisoryDB(index=index, cached=True)
+        return AdvisoryDB(digest=index.digest, cached=True, ready=lambda: index)
+    if deferred:
+        return AdvisoryDB(digest=snapshot.digest, ready=_OnFirstUse(snapshot, cache_dir))
+    built = _built(snapshot, cache_dir)
+    return AdvisoryDB(digest=built.digest, ready=lambda: built)
+
+
+def _built(snapshot: advisory_source.Snapshot, cache_dir: Path | None) -> Index:
     index = build(snapshot)
     if cache_dir is not None:
         advisory_index.store(cache_dir, index)
-    return AdvisoryDB(index=index)
+    return index
+
+
+def _empty(source: Path) -> UsageError:
+    # An empty mirror would make every package look clean.
+    return UsageError(f"{source}: no OSV advisory records found (.json/.yaml with an 'id'); "
+                      "an empty advisory directory would audit nothing")
 
 
 def build(snapshot: advisory_source.Snapshot) -> Index:
@@ -107,9 +157,7 @@ def build(snapshot: advisory_source.Snapshot) -> Index:
                 key = package_key(str(pkg.get("ecosystem", "")), pkg["name"])
                 by_package.setdefault(key, []).append(doc["id"])
     if not records:
-        # An empty mirror would make every package look clean.
-        raise UsageError(f"{snapshot.source}: no OSV advisory records found (.json/.yaml "
-                         "with an 'id'); an empty advisory directory would audit nothing")
+        raise _empty(snapshot.source)
     return advisory_index.pack(
         digest=snapshot.digest, newest=newest, records=records,
         by_package={k: tuple(dict.fromkeys(v)) for k, v in by_package.items()})

@@ -46,7 +46,18 @@ class _Handler(BaseHTTPRequestHandler):
             return []
         return self.db.matching_ids(str(eco), name, version)
 
+    def _unavailable(self) -> bool:
+        """True (503 sent) when the index could not be built: the scan reports why."""
+        try:
+            self.db.wait()  # an index still being built is waited for
+        except Exception:  # the build's error, raised again on the scan's main thread
+            self._send(503, {"code": 14, "message": "advisory index unavailable"})
+            return True
+        return False
+
     def do_POST(self) -> None:
+        if self._unavailable():
+            return
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
@@ -77,6 +88,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"code": 5, "message": "not found"})
 
     def do_GET(self) -> None:
+        if self._unavailable():
+            return
         prefix = "/v1/vulns/"
         path = urllib.parse.urlsplit(self.path).path
         raw = self.db.raw(urllib.parse.unquote(path[len(prefix):])) \

@@ -147,7 +147,7 @@ def _advisory_service(source: Path | None, cache_dir: Path | None
     if source is None:
         yield None, None
         return
-    db = load(source, cache_dir=cache_dir)
+    db = load(source, cache_dir=cache_dir, deferred=True)  # an index to build: when asked
     with OsvServer(db) as server:
         yield db, server.query_url
 
@@ -208,6 +208,8 @@ def scan(policy: Policy, opts: ScanOptions,
         outcomes = run_cached(jobs, ctx, staged,
                               resultcache.ResultCache(results) if results else None,
                               policy.scanner_settings(), changed)
+        if db is not None:
+            db.wait()  # an index that could not be built ends the scan here (exit 2)
         publish_raw(staged, opts.output_dir)
         # after every tool finished, on each scanner's own budget (the OSV server is up)
         outcomes = enrich_all(jobs, outcomes, ctx)

@@ -369,6 +369,35 @@ def test_server_answers_from_a_warm_index_as_from_every_record(tmp_path: Path) -
                 assert sock.recv(64).startswith(b"HTTP/1.0 400")
 
 
+def test_an_index_built_at_first_use_answers_like_one_built_at_once(
+        tmp_path: Path) -> None:
+    db = osv.load(ADVISORIES, cache_dir=tmp_path, deferred=True)
+    at_once = osv.load(ADVISORIES)
+    assert not db.cached and db.digest == at_once.digest  # the key is known before the index
+    db.wait()
+    assert db.ids() == at_once.ids() and db.newest == at_once.newest
+    assert [r["id"] for r in db.query("PyPI", "pyyaml", "5.1")] == \
+        [r["id"] for r in at_once.query("PyPI", "pyyaml", "5.1")]
+    assert osv.load(ADVISORIES, cache_dir=tmp_path).cached  # the builder stored it
+
+
+def test_a_deferred_build_that_fails_fails_every_user(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text(json.dumps({**RECORD, "withdrawn": "2024-01-01T00:00:00Z"}))
+    db = osv.load(tmp_path, cache_dir=tmp_path / "cache", deferred=True)
+    with pytest.raises(UsageError, match="no OSV advisory records"):
+        db.wait()
+    with OsvServer(db) as server:  # pip-audit is told the service is down, never "clean"
+        query = json.dumps({"package": {"name": "demo-pkg"}, "version": "0.1"}).encode()
+        assert _post(server.query_url, query)[0] == 503
+        assert _post(server.base_url + "/v1/querybatch", b'{"queries": []}')[0] == 503
+        assert _get(server.base_url + "/v1/vulns/PYSEC-TEST-1")[0] == 503
+    assert not (tmp_path / "cache").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(UsageError, match="no OSV advisory records"):
+        osv.load(empty, deferred=True)  # nothing to build: said at once
+
+
 @pytest.mark.slow
 def test_a_scan_with_an_all_zip_finds_what_the_directory_finds(tmp_path: Path) -> None:
     """The real pip-audit, served from an OSV zip export of the example records."""

@@ -185,6 +185,23 @@ def test_empty_advisory_directory_is_an_error(tmp_path: Path) -> None:
     assert proc.returncode == 2 and f"{empty}: no OSV advisory records" in proc.stderr
 
 
+def test_a_mirror_without_records_is_an_error_after_the_scan_started(tmp_path: Path) -> None:
+    """Only withdrawn records: found once the scanners run (the index is built when
+    pip-audit first asks), and still exit 2, never a pass with pip-audit told nothing is
+    vulnerable."""
+    root = copy_webapp(tmp_path)
+    mirror = tmp_path / "advisories"
+    mirror.mkdir()
+    (mirror / "a.json").write_text(json.dumps({"id": "PYSEC-X-1", "withdrawn": "2024-01-01"}))
+    proc = run_cli("scan", str(root), "--policy", "strict", "--advisories", str(mirror),
+                   "-o", str(tmp_path / "out"))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().endswith(f"{mirror}: no OSV advisory records found (.json/.yaml "
+                                        "with an 'id'); an empty advisory directory would "
+                                        "audit nothing"), proc.stderr
+    assert not (tmp_path / "out" / "findings.json").exists()
+
+
 def test_policy_ref_uses_the_merge_target(tmp_path: Path, clean: dict[str, int]) -> None:
     root = copy_webapp(tmp_path)
 
