@@ -38,6 +38,8 @@ class _Plan:
     drop: frozenset[str] = frozenset()  # paths whose stored findings are replaced
     narrowed: int = 0  # files re-scanned by a partial run
     changed: int | None = None  # --changed-since: the job scans this many changed files
+    # the scanner's version is known only from this run's output: keyed (and stored) after
+    keyed_after: bool = False
 
 
 def tree_manifest(ctx: ScanContext) -> dict[str, str] | None:
@@ -150,9 +152,11 @@ def run_cached(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext, staged:
             plans.append(_plan_changed(job, changed))
             continue
         if scanner.name not in versions:
-            versions[scanner.name] = cache.scanner_version(scanner)
+            versions[scanner.name] = cache.known_version(scanner)
+        version = versions[scanner.name]
         plans.append(_plan(cache, scanner, job, ctx, settings.get(scanner.name),
-                           versions[scanner.name], tree, changed))
+                           version, tree, changed) if version is not None
+                     else _Plan(key=None, run=job, keyed_after=changed is None))
     to_run = [(s, p.run) for (s, _), p in zip(planned, plans, strict=True) if p.run]
     ran = iter(run_all(to_run, ctx, staged))
     outcomes = []
@@ -183,8 +187,23 @@ def run_cached(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext, staged:
                                (*kept, *done.findings), PARTIAL, p.narrowed, done.run, drop)
         outcomes.append(done)
     if cache is not None:
+        plans = [_keyed_after(cache, s, j, p, o, ctx, settings.get(s.name), tree)
+                 for (s, j), p, o in zip(planned, plans, outcomes, strict=True)]
         _store(cache, planned, plans, outcomes, staged, ctx, tree)
     return outcomes
+
+
+def _keyed_after(cache: ResultCache, scanner: Scanner, job: Job, p: _Plan, o: JobOutcome,
+                 ctx: ScanContext, settings: ScannerSettings | None,
+                 tree: Mapping[str, str] | None) -> _Plan:
+    """A job run before its version was known: keyed now by the version its run printed,
+    which is remembered, so the next scan can look its result up."""
+    if not p.keyed_after or o.run.status is not RunStatus.OK or not o.run.version:
+        return p
+    cache.remember_version(scanner, o.run.version)
+    key = build_key(scanner, job, ctx, settings, o.run.version, tree,
+                    restrict.accepts_files(job.scanner))
+    return replace(p, key=key)
 
 
 def _store(cache: ResultCache, planned: Sequence[tuple[Scanner, Job]],

@@ -42,7 +42,7 @@ from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
 
 SCHEMA = "posture-gate/result-cache/v1"
 KIND = "results"
-VERSIONS = "versions.json"  # executable identity -> version (ResultCache.scanner_version)
+VERSIONS = "versions.json"  # executable identity -> version (ResultCache.known_version)
 KEEP = 8  # entries kept per job (least recently used go first)
 MAX_ENTRY_BYTES = 256 << 20
 # Environment variables the tools (or the Python that runs them) read.
@@ -254,26 +254,36 @@ class ResultCache:
                 os.utime(path)
         return entry
 
-    def scanner_version(self, scanner: Scanner) -> str | None:
-        """runner.scanner_version, remembered per executable identity (path, size, mtime):
-        a binary's version costs a process start (trivy --version: ~0.1 s before any scan)."""
+    def known_version(self, scanner: Scanner) -> str | None:
+        """The scanner's version without starting it: from its dist-info (a Python tool) or
+        as remembered for this executable (path, size, mtime) by remember_version. None: a
+        binary not seen before; its run prints the version (trivy --version would cost
+        ~0.1 s before any scanner starts)."""
+        installed = runner.installed_version(scanner.executable, scanner.distribution)
+        if installed:
+            return installed
         exe = _executable(scanner.executable)
-        memo = self.folder / VERSIONS
-        known: Any = None
+        known = self._versions()
+        return known.get(exe) if exe is not None else None
+
+    def remember_version(self, scanner: Scanner, version: str) -> None:
+        exe = _executable(scanner.executable)
+        if exe is None or _private_dir(self.folder) is None:
+            return
+        kept = dict(list(self._versions().items())[-31:])  # a few executables, never more
         with contextlib.suppress(OSError, ValueError):
-            fd = os.open(memo, os.O_RDONLY | os.O_NOFOLLOW)
+            _write_private(self.folder / VERSIONS, _canonical({**kept, exe: version}).encode())
+
+    def _versions(self) -> dict[str, str]:
+        """The remembered versions; a missing or damaged file remembers nothing."""
+        try:
+            fd = os.open(self.folder / VERSIONS, os.O_RDONLY | os.O_NOFOLLOW)
             with os.fdopen(fd, "rb") as fh:
-                known = strictjson.load_bytes(fh.read(1 << 20))
-        known = known if isinstance(known, dict) else {}
-        if exe is not None and isinstance(known.get(exe), str):
-            return str(known[exe])
-        version = runner.scanner_version(scanner)
-        if exe is not None and version is not None and _private_dir(self.folder) is not None:
-            kept = {k: v for k, v in known.items() if isinstance(v, str)}
-            kept = dict(list(kept.items())[-31:])  # a few executables, never a growing file
-            with contextlib.suppress(OSError, ValueError):
-                _write_private(memo, _canonical({**kept, exe: version}).encode())
-        return version
+                doc = strictjson.load_bytes(fh.read(1 << 20))
+        except (OSError, ValueError):
+            return {}
+        return {k: v for k, v in doc.items() if isinstance(v, str)} \
+            if isinstance(doc, dict) else {}
 
     def store(self, key: Key, entry: Entry) -> bool:
         """Write the entry; False when the cache cannot be written (the scan goes on)."""

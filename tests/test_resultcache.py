@@ -203,25 +203,35 @@ def test_manifest_skips_what_the_scanners_skip(tmp_path: Path) -> None:
     assert treedigest.changes(files, changed) == (["src/new.py"], ["src/a.py"])
 
 
-def test_a_binarys_version_is_asked_once_per_executable(
+def test_a_binarys_version_is_remembered_per_executable(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    asked = tmp_path / "asked"
     fake = tmp_path / "bin" / "trivy"
     fake.parent.mkdir()
-    fake.write_text(f"#!/bin/sh\necho x >> {asked}\necho 'Version: 0.76.0'\n")
+    fake.write_text("#!/bin/sh\necho 'Version: 0.76.0'\n")
     fake.chmod(0o755)
     monkeypatch.setattr(toolpath, "interpreter_dir", lambda: fake.parent)
     cache = rc.ResultCache(tmp_path / "results")
-    assert cache.scanner_version(SCANNERS["trivy"]) == "0.76.0"
-    assert cache.scanner_version(SCANNERS["trivy"]) == "0.76.0"
-    assert asked.read_text().count("x") == 1
-    # another binary at that path (its size and mtime change): asked again
-    fake.write_text(f"#!/bin/sh\necho x >> {asked}\necho 'Version: 0.77.1'\n")
-    os.utime(fake, ns=(1, 1))
-    assert cache.scanner_version(SCANNERS["trivy"]) == "0.77.1"
-    assert asked.read_text().count("x") == 2
-    # a damaged memo is a miss, never an answer
-    (tmp_path / "results" / rc.VERSIONS).write_text("{not json")
-    assert cache.scanner_version(SCANNERS["trivy"]) == "0.77.1"
-    assert asked.read_text().count("x") == 3
+    trivy = SCANNERS["trivy"]
+    assert cache.known_version(trivy) is None  # never seen: its run will say
+    cache.remember_version(trivy, "0.76.0")
+    assert cache.known_version(trivy) == "0.76.0"
     assert stat.S_IMODE((tmp_path / "results" / rc.VERSIONS).stat().st_mode) == 0o600
+    # another binary at that path (its size and mtime change): not known any more
+    fake.write_text("#!/bin/sh\necho 'Version: 0.77.1 (a longer build)'\n")
+    os.utime(fake, ns=(1, 1))
+    assert cache.known_version(trivy) is None
+    cache.remember_version(trivy, "0.77.1")
+    assert cache.known_version(trivy) == "0.77.1"
+    # a damaged or linked memo remembers nothing
+    (tmp_path / "results" / rc.VERSIONS).write_text("{not json")
+    assert cache.known_version(trivy) is None
+    (tmp_path / "results" / rc.VERSIONS).unlink()
+    (tmp_path / "elsewhere.json").write_text(json.dumps({"x": "1"}))
+    (tmp_path / "results" / rc.VERSIONS).symlink_to(tmp_path / "elsewhere.json")
+    assert cache.known_version(trivy) is None
+
+
+def test_a_python_tools_version_comes_from_its_dist_info(tmp_path: Path) -> None:
+    cache = rc.ResultCache(tmp_path / "results")
+    assert cache.known_version(SCANNERS["bandit"]) == "1.9.4"
+    assert not (tmp_path / "results").exists()  # nothing to remember, nothing written

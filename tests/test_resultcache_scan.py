@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from posture_gate import cachedrun, runner
+from posture_gate import resultcache
 from posture_gate.model import ScanResult
 from posture_gate.policy.schema import load_policy
 from posture_gate.scan import ScanOptions, scan
@@ -154,9 +154,9 @@ def test_a_rule_change_invalidates_semgrep_only(tmp_path: Path) -> None:
 
 def test_a_tool_version_change_invalidates_that_tool_only(
         case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
-    real: Callable[..., str | None] = runner.scanner_version
-    monkeypatch.setattr(cachedrun, "scanner_version",
-                        lambda s: "9.9.9" if s.name == "bandit" else real(s))
+    real: Callable[..., str | None] = resultcache.ResultCache.known_version
+    monkeypatch.setattr(resultcache.ResultCache, "known_version",
+                        lambda self, s: "9.9.9" if s.name == "bandit" else real(self, s))
     warm = case.scan()
     assert _cache_state(warm) == {"bandit": None, "semgrep": "hit", "pip-audit": "hit",
                                   "trivy": "hit"}
