@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from packaging.version import InvalidVersion, Version
 
@@ -26,6 +26,8 @@ from . import advisory_index, advisory_source
 from .advisory_index import Index
 from .errors import UsageError
 from .model import Cvss, Severity
+
+_T = TypeVar("_T")
 
 
 def canonical_name(name: str) -> str:
@@ -37,47 +39,78 @@ def package_key(ecosystem: str, name: str) -> str:
     return f"{ecosystem.lower()}:{canonical_name(name)}"
 
 
-class _OnFirstUse:
-    """An index built by whoever needs it first (load(deferred=True)); the others wait.
+class _Mirror:
+    """The advisory source, read (for its digest) and indexed (from the cache, or built)
+    once each, by whoever needs it first; the others wait. load(deferred=True) leaves both
+    to the first use: in a scan, the result cache's key for pip-audit and pip-audit's first
+    query, when the other scanners have started. (A build is a second of CPU for the PyPI
+    database and holds the GIL: on a thread of its own it slowed the planning instead.)"""
 
-    In a scan the first user is pip-audit's first query, when every scanner has started:
-    the build (a second of CPU for the PyPI database) holds the GIL, and built on a thread
-    of its own before that it slowed the planning every scanner waits for."""
-
-    def __init__(self, snapshot: advisory_source.Snapshot, cache_dir: Path | None) -> None:
-        self._snapshot, self._cache_dir = snapshot, cache_dir
-        self._lock = threading.Lock()
+    def __init__(self, source: Path, cache_dir: Path | None) -> None:
+        self._source, self._cache_dir = source, cache_dir
+        self._lock = threading.RLock()
+        self._snapshot: advisory_source.Snapshot | None = None
         self._index: Index | None = None
         self._error: Exception | None = None
+        self.cached = False  # the index came from the cache (nothing was parsed)
 
-    def __call__(self) -> Index:
+    def _once(self, step: Callable[[], _T]) -> _T:
         with self._lock:
-            if self._index is None and self._error is None:
-                try:
-                    self._index = _built(self._snapshot, self._cache_dir)
-                except Exception as exc:  # every later user gets the same error
-                    self._error = exc
-            if self._index is not None:
-                return self._index
-            raise self._error or RuntimeError("advisory index: neither built nor failed")
+            if self._error is not None:
+                raise self._error
+            try:
+                return step()
+            except Exception as exc:  # every later user gets the same error
+                self._error = exc
+                raise
+
+    def snapshot(self) -> advisory_source.Snapshot:
+        def read() -> advisory_source.Snapshot:
+            if self._snapshot is None:
+                snapshot = advisory_source.read(self._source)
+                if not snapshot.files:
+                    raise _empty(snapshot.source)
+                self._snapshot = snapshot
+            return self._snapshot
+        return self._once(read)
+
+    def index(self) -> Index:
+        def fetch_or_build() -> Index:
+            if self._index is None:
+                snapshot = self.snapshot()
+                cached = advisory_index.fetch(self._cache_dir, snapshot.digest) \
+                    if self._cache_dir is not None else None
+                self.cached = cached is not None
+                self._index = cached or _built(snapshot, self._cache_dir)
+            return self._index
+        return self._once(fetch_or_build)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class AdvisoryDB:
-    digest: str  # the source's content digest, known before its index: equal digests, equal answers
-    cached: bool = False  # the index came from the cache (nothing was parsed)
-    ready: Callable[[], Index] = field(repr=False, compare=False)  # the index, once it is built
+    mirror: _Mirror = field(repr=False)
     _records: dict[str, Mapping[str, Any]] = field(default_factory=dict, init=False,
                                                    repr=False, compare=False)
 
     @property
     def index(self) -> Index:
-        return self.ready()
+        return self.mirror.index()
+
+    @property
+    def digest(self) -> str:
+        """The source's content digest (read, not indexed): equal digests, equal answers."""
+        return self.mirror.snapshot().digest
+
+    @property
+    def cached(self) -> bool:
+        """The index came from the cache (nothing was parsed)."""
+        self.mirror.index()
+        return self.mirror.cached
 
     def wait(self) -> None:
         """Until the index is there (built now if nobody needed it yet); raises what
-        building it raised (an empty mirror)."""
-        self.ready()
+        reading or building it raised (an empty mirror)."""
+        self.mirror.index()
 
     @property
     def newest(self) -> str | None:
@@ -114,17 +147,12 @@ def load(source: Path, *, cache_dir: Path | None = None,
          deferred: bool = False) -> AdvisoryDB:
     """The OSV records of a directory (*.json/*.yaml/*.yml below it) or an OSV zip export,
     withdrawn ones skipped. With `cache_dir`, the index is read from / written to it. With
-    `deferred`, an index the cache does not hold is built at its first use: the scanners
-    need not wait a second for records only pip-audit asks about."""
-    snapshot = advisory_source.read(source)
-    if not snapshot.files:
-        raise _empty(snapshot.source)
-    if cache_dir is not None and (index := advisory_index.fetch(cache_dir, snapshot.digest)):
-        return AdvisoryDB(digest=index.digest, cached=True, ready=lambda: index)
-    if deferred:
-        return AdvisoryDB(digest=snapshot.digest, ready=_OnFirstUse(snapshot, cache_dir))
-    built = _built(snapshot, cache_dir)
-    return AdvisoryDB(digest=built.digest, ready=lambda: built)
+    `deferred`, nothing is read until first needed (the scanners need not wait for records
+    only pip-audit asks about); errors are then raised to whoever needs them first."""
+    db = AdvisoryDB(_Mirror(source, cache_dir))
+    if not deferred:
+        db.wait()
+    return db
 
 
 def _built(snapshot: advisory_source.Snapshot, cache_dir: Path | None) -> Index:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from . import progress, restrict, treedigest
 from .fsutil import write_atomic
 from .model import Finding, RunStatus, ScannerRun
 from .resultcache import Entry, Key, ResultCache, build_key
-from .runner import RAW_DIR, JobOutcome, run_all, scanner_version
+from .runner import RAW_DIR, JobOutcome, Launcher, lead, run_all, scanner_version
 from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
 
 # A partial run re-scans at most this many files, and at most this share of the tree:
@@ -146,23 +147,44 @@ def run_cached(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext, staged:
     started = time.monotonic()
     tree = tree_manifest(ctx) if cache is not None else None
     versions: dict[str, str | None] = {}
-    plans = []
-    for scanner, job in planned:
-        if cache is None:
-            plans.append(_plan_changed(job, changed))
-            continue
-        if scanner.name not in versions:
-            versions[scanner.name] = cache.known_version(scanner)
-        version = versions[scanner.name]
-        plans.append(_plan(cache, scanner, job, ctx, settings.get(scanner.name),
-                           version, tree, changed) if version is not None
-                     else _Plan(key=None, run=job, keyed_after=changed is None))
-    to_run = [(s, p.run) for (s, _), p in zip(planned, plans, strict=True) if p.run]
-    ran = iter(run_all(to_run, ctx, staged))
+    plans: dict[int, _Plan] = {}
+    running: dict[int, Future[JobOutcome]] = {}
+    first = lead(planned)
+    with Launcher(ctx, staged, len(planned), first) as launcher:
+        # the lead is decided (and started) first: the rest are planned while it runs
+        for i in sorted(range(len(planned)), key=lambda i: planned[i][1] is not first):
+            scanner, job = planned[i]
+            plans[i] = _decide(cache, scanner, job, ctx, settings, tree, changed, versions)
+            run = plans[i].run
+            if run is not None:
+                running[i] = launcher.start(scanner, run)
+        ran = {i: f.result() for i, f in running.items()}
+    return _collect(planned, [plans[i] for i in range(len(planned))], ran, cache, ctx,
+                    staged, settings, tree, started)
+
+
+def _decide(cache: ResultCache | None, scanner: Scanner, job: Job, ctx: ScanContext,
+            settings: Mapping[str, ScannerSettings], tree: Mapping[str, str] | None,
+            changed: Sequence[str] | None, versions: dict[str, str | None]) -> _Plan:
+    if cache is None:
+        return _plan_changed(job, changed)
+    if scanner.name not in versions:
+        versions[scanner.name] = cache.known_version(scanner)
+    version = versions[scanner.name]
+    if version is None:
+        return _Plan(key=None, run=job, keyed_after=changed is None)
+    return _plan(cache, scanner, job, ctx, settings.get(scanner.name), version, tree, changed)
+
+
+def _collect(planned: Sequence[tuple[Scanner, Job]], plans: Sequence[_Plan],
+             ran: Mapping[int, JobOutcome], cache: ResultCache | None, ctx: ScanContext,
+             staged: Path, settings: Mapping[str, ScannerSettings],
+             tree: Mapping[str, str] | None, started: float) -> list[JobOutcome]:
+    """Each job's outcome in plan order: its run, its cache entry, or the two merged."""
     outcomes = []
-    for (scanner, job), p in zip(planned, plans, strict=True):
+    for i, ((scanner, job), p) in enumerate(zip(planned, plans, strict=True)):
         if p.changed is not None:
-            done = next(ran) if p.run else _nothing_changed(scanner, job)
+            done = ran[i] if p.run else _nothing_changed(scanner, job)
             outcomes.append(JobOutcome(run=replace(done.run, properties={
                 **done.run.properties, "changed_files": p.changed}), findings=done.findings))
             continue
@@ -177,7 +199,7 @@ def run_cached(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext, staged:
                                             p.entry.findings, HIT))
             progress.job_finished(job, outcomes[-1].run)  # not run: said on stderr all the same
             continue
-        done = next(ran)
+        done = ran[i]
         if p.entry is not None and done.run.status is RunStatus.OK:
             new_paths = {f.location.path for f in done.findings if f.location}
             drop = p.drop | new_paths

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import TracebackType
 
 from . import proc, progress, toolpath
 from .errors import ScannerError
@@ -195,27 +196,48 @@ def lead(planned: Sequence[tuple[Scanner, Job]]) -> Job | None:
     return max(planned, key=lambda sj: sj[0].cost)[1]
 
 
-def run_all(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext,
-            out_dir: Path) -> list[JobOutcome]:
-    """All jobs at once (threads only wait on subprocesses); results in plan order.
+class Launcher:
+    """Starts jobs one at a time, each as soon as it is decided (cachedrun decides them one
+    by one: the lead job need not wait for the others' cache keys); threads only wait on
+    subprocesses.
 
     On a runner with fewer free cores than jobs (2 vCPUs is common) they compete, and the
-    longest one ends last: every other job runs at a lower CPU priority (BACKGROUND_NICE),
-    so it takes what the lead leaves over and the scan ends sooner (docs/ci.md, Scheduling)."""
-    if not planned:
-        return []
-    first = lead(planned)
-    with ThreadPoolExecutor(max_workers=len(planned)) as pool:
-        with proc.signals_to_main():  # submit() starts the threads
-            futures = [pool.submit(_run_reported, s, j, ctx, out_dir,
-                                   0 if first is None or j is first else BACKGROUND_NICE)
-                       for s, j in planned]
-        try:
-            return [f.result() for f in futures]
-        except BaseException:
+    longest one ends last: every job but `first` runs at a lower CPU priority
+    (BACKGROUND_NICE), so it takes what the lead leaves over and the scan ends sooner
+    (docs/ci.md, Scheduling)."""
+
+    def __init__(self, ctx: ScanContext, out_dir: Path, slots: int,
+                 first: Job | None) -> None:
+        self._ctx, self._out_dir = ctx, out_dir
+        self._first = first.name if first is not None else None
+        self._pool = ThreadPoolExecutor(max_workers=max(1, slots))
+
+    def start(self, scanner: Scanner, job: Job) -> Future[JobOutcome]:
+        nice = 0 if self._first in (None, job.name) else BACKGROUND_NICE
+        with proc.signals_to_main():  # submit() starts the thread
+            return self._pool.submit(_run_reported, scanner, job, self._ctx, self._out_dir,
+                                     nice)
+
+    def __enter__(self) -> Launcher:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is not None:
             # Leaving the pool waits for every job: a KeyboardInterrupt raised without our
             # signal handler (or any other escape) must not wait for the scanners to finish.
             proc.kill_all()
-            pool.shutdown(wait=True)
+            self._pool.shutdown(wait=True)
             proc.resume()  # a caller that goes on (a library user, a test) may run again
-            raise
+            return
+        self._pool.shutdown(wait=True)
+
+
+def run_all(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext,
+            out_dir: Path) -> list[JobOutcome]:
+    """All jobs at once, the lead at full priority (Launcher); results in plan order."""
+    if not planned:
+        return []
+    with Launcher(ctx, out_dir, len(planned), lead(planned)) as launcher:
+        futures = [launcher.start(s, j) for s, j in planned]
+        return [f.result() for f in futures]

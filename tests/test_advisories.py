@@ -395,7 +395,19 @@ def test_a_deferred_build_that_fails_fails_every_user(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(UsageError, match="no OSV advisory records"):
-        osv.load(empty, deferred=True)  # nothing to build: said at once
+        osv.load(empty)  # not deferred: said at once
+    db = osv.load(empty, deferred=True)
+    for _ in range(2):  # deferred: to whoever asks first, and to every later user
+        with pytest.raises(UsageError, match="no OSV advisory records"):
+            _ = db.digest
+
+
+def test_a_deferred_mirror_reads_nothing_until_asked(tmp_path: Path) -> None:
+    db = osv.load(tmp_path / "not-yet", cache_dir=tmp_path / "cache", deferred=True)
+    shutil.copytree(ADVISORIES, tmp_path / "not-yet")  # there by the time it is asked
+    assert db.digest == osv.load(ADVISORIES).digest
+    assert [r["id"] for r in db.query("PyPI", "pyyaml", "5.1")] == \
+        [r["id"] for r in osv.load(ADVISORIES).query("PyPI", "pyyaml", "5.1")]
 
 
 @pytest.mark.slow
