@@ -171,8 +171,9 @@ def _decide(cache: ResultCache | None, scanner: Scanner, job: Job, ctx: ScanCont
     if scanner.name not in versions:
         versions[scanner.name] = cache.known_version(scanner)
     version = versions[scanner.name]
-    if version is None:
-        return _Plan(key=None, run=job, keyed_after=changed is None)
+    if version is None and not (changed is not None and restrict.accepts_files(job.scanner)):
+        return _Plan(key=None, run=job, keyed_after=True)
+    # (the PR lane's file-level jobs need no version: they are narrowed, never cached)
     return _plan(cache, scanner, job, ctx, settings.get(scanner.name), version, tree, changed)
 
 
