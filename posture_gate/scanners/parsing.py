@@ -55,22 +55,24 @@ def confidence_from_word(word: object) -> Confidence | None:
     return Confidence(w) if w in ("high", "medium", "low") else None
 
 
-def code_finding(*, scanner: str, version: str, rule: str, path: str, start: int, end: int,
-                 source: str, severity: Severity, confidence: Confidence | None, title: str,
-                 message: str, identifiers: tuple[str, ...], references: tuple[str, ...],
-                 suppression: Suppression | None) -> Finding:
-    """A code (security lint) finding: bandit and semgrep build theirs the same way, so
-    that their fingerprints and merge inputs agree."""
-    content = snippet_hash(source)
+def located_finding(*, scanner: str, version: str, category: Category, rule: str, path: str,
+                    start: int | None, end: int | None, content: str, severity: Severity,
+                    title: str, message: str, confidence: Confidence | None = None,
+                    identifiers: tuple[str, ...] = (), references: tuple[str, ...] = (),
+                    suppression: Suppression | None = None, image: str | None = None,
+                    layer: str | None = None) -> Finding:
+    """A finding at a place in a file, fingerprinted by category, scanner rule, path and the
+    hash of its content (not its line): every scanner builds these the same way, so that
+    fingerprints stay stable when lines move and merge inputs agree."""
     return Finding(
-        fingerprint=code_basis(category="code", rule_key=f"{scanner}:{rule}", path=path,
-                               content=content),
+        fingerprint=code_basis(category=category.value, rule_key=f"{scanner}:{rule}",
+                               path=path, content=content),
         content_hash=content,
         scanner=scanner,
         scanner_version=version,
         found_by=(scanner,),
         rule_id=rule,
-        category=Category.CODE,
+        category=category,
         severity=severity,
         confidence=confidence,
         title=title,
@@ -79,7 +81,22 @@ def code_finding(*, scanner: str, version: str, rule: str, path: str, start: int
         identifiers=identifiers,
         references=references,
         suppression=suppression,
+        image=image,
+        layer=layer,
     )
+
+
+def code_finding(*, scanner: str, version: str, rule: str, path: str, start: int, end: int,
+                 source: str, severity: Severity, confidence: Confidence | None, title: str,
+                 message: str, identifiers: tuple[str, ...], references: tuple[str, ...],
+                 suppression: Suppression | None) -> Finding:
+    """A code (security lint) finding: bandit and semgrep build theirs the same way, so
+    that their fingerprints and merge inputs agree."""
+    return located_finding(
+        scanner=scanner, version=version, category=Category.CODE, rule=rule, path=path,
+        start=start, end=end, content=snippet_hash(source), severity=severity,
+        confidence=confidence, title=title, message=message, identifiers=identifiers,
+        references=references, suppression=suppression)
 
 
 # Line numbers past this are not a source file's.

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..fingerprint import canonical_advisory, code_basis, package_basis, snippet_hash
+from ..fingerprint import canonical_advisory, package_basis, snippet_hash
 from ..model import Category, Cvss, Finding, Location, Package
 from .parsing import (
     kind_name,
     line_number,
+    located_finding,
     one_of,
     optional,
     require,
@@ -88,22 +89,11 @@ def misconfig_finding(m: dict[str, Any], where: str, path: str, lines: Any, vers
     source = lines.line_range(path, start, end) if image is None else ""
     content = snippet_hash(f"{source}\n{message}")
     url = optional(m, "PrimaryURL", str, NAME, where)
-    return Finding(
-        fingerprint=code_basis(category="architecture", rule_key=f"trivy:{mid}", path=path,
-                               content=content),
-        content_hash=content,
-        scanner=NAME,
-        scanner_version=version,
-        found_by=(NAME,),
-        rule_id=mid,
-        category=Category.ARCHITECTURE,
-        severity=severity_from_word(severity),
-        title=" ".join((title or mid).split()),
-        message=message,
-        location=Location(path=path, start_line=start, end_line=end),
-        references=(url,) if url else (),
-        image=image,
-    )
+    return located_finding(
+        scanner=NAME, version=version, category=Category.ARCHITECTURE, rule=mid, path=path,
+        start=start, end=end, content=content, severity=severity_from_word(severity),
+        title=" ".join((title or mid).split()), message=message,
+        references=(url,) if url else (), image=image)
 
 
 def secret_finding(s: dict[str, Any], where: str, path: str, version: str,
@@ -117,23 +107,11 @@ def secret_finding(s: dict[str, Any], where: str, path: str, version: str,
     # copy Match, Code or Content into a finding.
     content = snippet_hash(optional(s, "Match", str, NAME, where) or "")
     title = " ".join((optional(s, "Title", str, NAME, where) or rule).split())
-    return Finding(
-        fingerprint=code_basis(category="secret", rule_key=f"trivy:{rule}", path=path,
-                               content=content),
-        content_hash=content,
-        scanner=NAME,
-        scanner_version=version,
-        found_by=(NAME,),
-        rule_id=rule,
-        category=Category.SECRET,
-        severity=severity_from_word(severity),
-        title=title,
-        message=f"{title} found in {path} (value not shown)",
-        location=Location(path=path, start_line=start, end_line=end),
-        identifiers=("CWE-798",),
-        image=image,
-        layer=layer_of(s, where, NAME),
-    )
+    return located_finding(
+        scanner=NAME, version=version, category=Category.SECRET, rule=rule, path=path,
+        start=start, end=end, content=content, severity=severity_from_word(severity),
+        title=title, message=f"{title} found in {path} (value not shown)",
+        identifiers=("CWE-798",), image=image, layer=layer_of(s, where, NAME))
 
 
 def line_of(doc: dict[str, Any], key: str, where: str, scanner: str) -> int:
