@@ -44,13 +44,17 @@ def tool(name: str) -> str:
 
 def client_env(tmp: Path, **extra: str) -> dict[str, str]:
     """Environment for a client: our venv first, no CI variables of the outer run, caches
-    private to the test (pip's stays shared: it only saves downloads)."""
+    and temp dir private to the test (pip's cache stays shared: it only saves downloads).
+    The GitLab template keeps its tools at a fixed $TMPDIR/posture-gate-cache-<concurrent
+    job id>, an id gitlab-ci-local leaves unset: two tests on one /tmp removed each other's."""
     dropped = set(outer_ci_names(os.environ))
     env = {k: v for k, v in os.environ.items()
            if k not in dropped and not k.startswith("PRE_COMMIT")}
     env["PATH"] = f"{bin_dir()}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))
     env["XDG_CACHE_HOME"] = str(tmp / "xdg-cache")
+    env["TMPDIR"] = str(tmp / "tmp")
+    (tmp / "tmp").mkdir(exist_ok=True)
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env["SEMGREP_ENABLE_VERSION_CHECK"] = "0"
     env["SEMGREP_SEND_METRICS"] = "off"
