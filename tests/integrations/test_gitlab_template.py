@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,6 +141,27 @@ def test_merge_request_cannot_loosen_the_target_branch_policy(tmp_path: Path) ->
     assert (outside / "keep.json").is_file()
 
 
+def artifact_dir(tmp: Path) -> Path:
+    """Where gitlab-ci-local (state dir tmp/gcl-state) keeps the job's report artifact."""
+    return tmp / "gcl-state" / "artifacts" / "posture-gate" / "posture-gate-report"
+
+
+def report_like_a_direct_scan(tmp: Path, pristine: Path, advisories: Path
+                              ) -> tuple[dict[str, Any], set[str]]:
+    """The report gitlab-ci-local kept as the job's artifact (state dir tmp/gcl-state): no
+    finding under a virtualenv, and the totals of a direct scan of the pristine tree.
+    Returns the report and the paths of its findings."""
+    findings = json.loads((artifact_dir(tmp) / "findings.json").read_text(encoding="utf-8"))
+    paths = {(f.get("location") or {}).get("path") or "" for f in findings["findings"]}
+    assert not [p for p in paths if "venv" in p or "site-packages" in p], paths
+    direct = run_cli("scan", str(pristine), "--advisories", str(advisories),
+                     "-o", str(tmp / "direct"))
+    assert direct.returncode == 1, direct.stderr
+    expected = json.loads((tmp / "direct" / "findings.json").read_text(encoding="utf-8"))
+    assert findings["totals"] == expected["totals"]
+    return findings, paths
+
+
 @pytest.mark.slow
 def test_installed_template_scans_only_the_project(tmp_path: Path,
                                                    source_repo: tuple[Path, str]) -> None:
@@ -162,16 +184,8 @@ def test_installed_template_scans_only_the_project(tmp_path: Path,
     assert done.returncode == 1, log[-3000:]          # the example app fails the gate
     venvs = [p for p in project.rglob("pyvenv.cfg") if ".posture-gate-cache" not in p.parts]
     assert not venvs, "a venv was created inside the project"
-    out = tmp_path / "gcl-state" / "artifacts" / "posture-gate" / "posture-gate-report"
-    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
-    paths = {(f.get("location") or {}).get("path") or "" for f in findings["findings"]}
+    findings, paths = report_like_a_direct_scan(tmp_path, pristine, advisories)
     assert paths and "requirements.txt" in paths, paths
-    assert not [p for p in paths if "venv" in p or "site-packages" in p], paths
-    direct = run_cli("scan", str(pristine), "--advisories", str(advisories),
-                     "-o", str(tmp_path / "direct"))
-    assert direct.returncode == 1, direct.stderr
-    expected = json.loads((tmp_path / "direct" / "findings.json").read_text(encoding="utf-8"))
-    assert findings["totals"] == expected["totals"]
     assert sum(n for per in findings["totals"].values() for n in per.values()) > 0
     assert not [p for p in paths if ".posture-gate-cache" in p], paths
     # the next pipeline: tools and scanner results come from GitLab's cache
@@ -180,7 +194,7 @@ def test_installed_template_scans_only_the_project(tmp_path: Path,
     log = again.stdout + again.stderr
     assert again.returncode == 1, log[-3000:]
     assert "tools restored from the cache" in log, log[-3000:]
-    warm = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    warm = json.loads((artifact_dir(tmp_path) / "findings.json").read_text(encoding="utf-8"))
     assert {s["name"]: s.get("cache") for s in warm["scanners"]} == \
         {s["name"]: "hit" for s in warm["scanners"]}
     assert warm["totals"] == findings["totals"]

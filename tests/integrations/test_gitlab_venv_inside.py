@@ -4,15 +4,14 @@ venv is recognised by its pyvenv.cfg and skipped, the totals are a direct scan's
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from ..conftest import REPO, run_cli
+from ..conftest import REPO
 from .conftest import example_project
-from .test_gitlab_template import gitlab_ci_local, sample
+from .test_gitlab_template import gitlab_ci_local, report_like_a_direct_scan, sample
 
 
 @pytest.mark.slow
@@ -32,12 +31,4 @@ def test_a_venv_inside_the_project_is_not_scanned(tmp_path: Path,
     log = done.stdout + done.stderr
     assert done.returncode == 1, log[-3000:]
     assert "not scanned: .posture-gate-venv (a virtualenv" in log, log[-3000:]
-    out = tmp_path / "gcl-state" / "artifacts" / "posture-gate" / "posture-gate-report"
-    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
-    paths = {(f.get("location") or {}).get("path") or "" for f in findings["findings"]}
-    assert not [p for p in paths if "venv" in p or "site-packages" in p], paths
-    direct = run_cli("scan", str(pristine), "--advisories", str(advisories),
-                     "-o", str(tmp_path / "direct"))
-    assert direct.returncode == 1, direct.stderr
-    expected = json.loads((tmp_path / "direct" / "findings.json").read_text(encoding="utf-8"))
-    assert findings["totals"] == expected["totals"]
+    report_like_a_direct_scan(tmp_path, pristine, advisories)
