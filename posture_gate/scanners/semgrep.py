@@ -84,8 +84,8 @@ def rule_ids(config: Path) -> set[str]:
     for f in _rule_files(config):
         try:
             doc = yamlfast.safe_load(f.read_text(encoding="utf-8"))
-        except (OSError, yamlfast.Error):
-            continue
+        except (OSError, UnicodeDecodeError, yamlfast.Error):
+            continue  # semgrep itself refuses the file, and the scan fails with its reason
         for rule in (doc or {}).get("rules", []) if isinstance(doc, dict) else []:
             if isinstance(rule, dict) and isinstance(rule.get("id"), str):
                 ids.add(rule["id"])
