@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -139,11 +139,13 @@ def _nothing_changed(scanner: Scanner, job: Job) -> JobOutcome:
 
 def run_cached(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext, staged: Path,
                cache: ResultCache | None, settings: Mapping[str, ScannerSettings],
-               changed: Sequence[str] | None = None) -> list[JobOutcome]:
-    """Like runner.run_all (outcomes in plan order), answering from `cache` where it can;
-    with `changed` (--changed-since), file-level jobs scan only those files."""
+               changed: Sequence[str] | None = None,
+               meanwhile: Callable[[], object] = lambda: None) -> list[JobOutcome]:
+    """Like runner.run_all (outcomes in plan order, `meanwhile` once every job has started),
+    answering from `cache` where it can; with `changed` (--changed-since), file-level jobs
+    scan only those files."""
     if cache is None and changed is None:
-        return run_all(planned, ctx, staged)
+        return run_all(planned, ctx, staged, meanwhile)
     started = time.monotonic()
     tree = tree_manifest(ctx) if cache is not None else None
     versions: dict[str, str | None] = {}
@@ -158,6 +160,7 @@ def run_cached(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext, staged:
             run = plans[i].run
             if run is not None:
                 running[i] = launcher.start(scanner, run)
+        meanwhile()
         ran = {i: f.result() for i, f in running.items()}
     return _collect(planned, [plans[i] for i in range(len(planned))], ran, cache, ctx,
                     staged, settings, tree, started)

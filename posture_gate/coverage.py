@@ -125,6 +125,25 @@ def from_dict(d: Mapping[str, Any]) -> Coverage:
 
 # ---- the tree ---------------------------------------------------------------------------
 
+@dataclass(frozen=True, kw_only=True)
+class Tree:
+    """What the scanned tree holds, read without the scanners' results: scan.py takes it
+    while the scanners run (runner's `meanwhile`), so the walk is not added to the scan's
+    end."""
+
+    files: Mapping[str, int]  # repo-relative path -> size (inventory)
+    iac: tuple[str, ...]  # Dockerfiles, Terraform, Kubernetes manifests
+    manifests: tuple[str, ...]  # dependency manifests and locks
+    images: tuple[str, ...]  # the images the Dockerfiles' FROM lines name
+
+
+def survey(root: Path, exclude_dirs: Sequence[str] = ()) -> Tree:
+    files = inventory(root, exclude_dirs)
+    iac = tuple(p for p in files if iac_kind(p, root))
+    return Tree(files=files, iac=iac, manifests=tuple(p for p in files if is_manifest(p)),
+                images=images_named(root, iac))
+
+
 def inventory(root: Path, exclude_dirs: Sequence[str] = ()) -> dict[str, int]:
     """repo-relative path -> size, for every regular file (no link followed, .git and our
     own output/caches left out)."""
@@ -171,8 +190,8 @@ def iac_kind(path: str, root: Path) -> str | None:
 
 
 def is_manifest(path: str) -> bool:
-    return any(fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(PurePosixPath(path).name, p)
-               for p in MANIFESTS)
+    name = path.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(name, p) for p in MANIFESTS)
 
 
 def images_named(root: Path, files: Iterable[str]) -> tuple[str, ...]:

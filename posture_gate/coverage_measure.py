@@ -20,10 +20,7 @@ from .coverage import (
     Group,
     Language,
     Skip,
-    iac_kind,
-    images_named,
-    inventory,
-    is_manifest,
+    Tree,
     language_of,
 )
 from .model import RunStatus, ScannerRun
@@ -136,12 +133,12 @@ def _reason(path: str, size: int, seen: _Seen, excludes: Sequence[object]) -> st
     return "not reported by the scanner" if seen.reported else "no raw output to read"
 
 
-def measure(root: Path, runs: Sequence[ScannerRun], out_dir: Path, *,
-            exclude_dirs: Sequence[str] = (),
+def measure(tree: Tree, root: Path, runs: Sequence[ScannerRun], out_dir: Path, *,
             excludes: Mapping[str, Sequence[object]] | None = None,
             images_scanned: Sequence[str] = ()) -> Coverage:
-    """`excludes`: each scanner's policy `exclude:` entries."""
-    files = inventory(root, exclude_dirs)
+    """`tree`: coverage.survey of `root`; `excludes`: each scanner's policy `exclude:`
+    entries."""
+    files = tree.files
     seen: list[_Seen] = []
     for run in runs:
         if run.scanner in ("bandit", "semgrep"):
@@ -176,13 +173,12 @@ def measure(root: Path, runs: Sequence[ScannerRun], out_dir: Path, *,
             skipped_by_reason=dict(sorted(Counter(s.reason for s in skips).items())),
             skipped=tuple(skips[:MAX_LISTED])))
     return Coverage(languages=tuple(languages),
-                    groups=_groups(root, files, runs, out_dir, images_scanned))
+                    groups=_groups(root, tree, runs, out_dir, images_scanned))
 
 
-def _groups(root: Path, files: Mapping[str, int], runs: Sequence[ScannerRun], out_dir: Path,
+def _groups(root: Path, tree: Tree, runs: Sequence[ScannerRun], out_dir: Path,
             images_scanned: Sequence[str]) -> tuple[Group, ...]:
-    iac = [p for p in files if iac_kind(p, root)]
-    manifests = [p for p in files if is_manifest(p)]
+    iac, manifests = tree.iac, tree.manifests
     config_seen: set[str] = set()
     audited: set[str] = set()
     for run in runs:
@@ -201,10 +197,9 @@ def _groups(root: Path, files: Mapping[str, int], runs: Sequence[ScannerRun], ou
                     config_seen.add(_rel(r["Target"], root))
                 elif r.get("Class") == "lang-pkgs":
                     audited.add(_rel(r["Target"], root))
-    named = images_named(root, iac)
-    return (Group(kind="iac", present=tuple(iac), covered=tuple(p for p in iac
-                                                                 if p in config_seen)),
-            Group(kind="manifests", present=tuple(manifests),
+    named = tree.images
+    return (Group(kind="iac", present=iac, covered=tuple(p for p in iac if p in config_seen)),
+            Group(kind="manifests", present=manifests,
                   covered=tuple(p for p in manifests if p in audited)),
             Group(kind="images", present=named,
                   covered=tuple(i for i in named if i in images_scanned)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -233,11 +233,15 @@ class Launcher:
         self._pool.shutdown(wait=True)
 
 
-def run_all(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext,
-            out_dir: Path) -> list[JobOutcome]:
-    """All jobs at once, the lead at full priority (Launcher); results in plan order."""
+def run_all(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext, out_dir: Path,
+            meanwhile: Callable[[], object] = lambda: None) -> list[JobOutcome]:
+    """All jobs at once, the lead at full priority (Launcher); results in plan order.
+    `meanwhile` runs on this thread once every job has started: work of the scan's own that
+    needs no scanner result, done while this thread would only wait."""
     if not planned:
+        meanwhile()
         return []
     with Launcher(ctx, out_dir, len(planned), lead(planned)) as launcher:
         futures = [launcher.start(s, j) for s, j in planned]
+        meanwhile()
         return [f.result() for f in futures]

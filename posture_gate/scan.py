@@ -20,6 +20,7 @@ from . import fingerprint as fp
 from .advisories import AdvisoryDB, load
 from .cachedrun import run_cached
 from .changes import changed_files
+from .coverage import Tree, survey
 from .coverage_measure import measure
 from .errors import ScannerError, UsageError
 from .fsutil import check_output_dir
@@ -205,9 +206,14 @@ def scan(policy: Policy, opts: ScanOptions,
         staged = Path(work) / "staged"
         results = cachedir.usable(opts.cache_dir or cachedir.default_root(), root,
                                   resultcache.KIND) if opts.result_cache else None
+        surveyed: list[Tree] = []  # coverage's look at the tree, taken while scanners run
+
+        def survey_tree() -> None:
+            if not opts.only and not opts.changed_since:  # narrowed: says nothing of the tree
+                surveyed.append(survey(root, exclude_dirs))
         outcomes = run_cached(jobs, ctx, staged,
                               resultcache.ResultCache(results) if results else None,
-                              policy.scanner_settings(), changed)
+                              policy.scanner_settings(), changed, meanwhile=survey_tree)
         if db is not None:
             db.wait()  # an index that could not be built ends the scan here (exit 2)
         publish_raw(staged, opts.output_dir)
@@ -226,8 +232,8 @@ def scan(policy: Policy, opts: ScanOptions,
         findings = list(enrich(findings, opts.threat, _aliases(db)))
     findings = list(apply_vex(findings, opts.vex))
     cov = None
-    if not opts.only and not opts.changed_since:  # a narrowed scan says nothing of the tree
-        cov = measure(root, runs, opts.output_dir, exclude_dirs=exclude_dirs,
+    if surveyed:
+        cov = measure(surveyed[0], root, runs, opts.output_dir,
                       excludes={s.name: list(s.options.get("exclude") or [])
                                 for s in settings_for(policy)},
                       images_scanned=images if any(r.name.startswith("trivy-image") and

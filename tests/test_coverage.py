@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from posture_gate.coverage import Coverage, from_dict, images_named
+from posture_gate.coverage import Coverage, from_dict, images_named, survey
 from posture_gate.coverage_gate import console_lines, gates, markdown
 from posture_gate.coverage_measure import measure
 from posture_gate.model import RunStatus, ScannerRun
@@ -59,7 +59,7 @@ def _reasons(cov: Coverage, lang: str) -> dict[tuple[str, str], str]:
 
 def test_each_skip_has_its_reason(tmp_path: Path) -> None:
     root, out = _tree(tmp_path), tmp_path / "out"
-    cov = measure(root, _runs(out), out, excludes={"bandit": ["vendor"]})
+    cov = measure(survey(root), root, _runs(out), out, excludes={"bandit": ["vendor"]})
     py = cov.language("python")
     # app/a.py, app/big.py (bandit) and broken.py (semgrep parsed it without an error)
     assert py is not None and (py.present, py.covered) == (5, 3)
@@ -87,13 +87,13 @@ def test_a_failed_scanner_leaves_its_files_unreviewed(tmp_path: Path) -> None:
     root, out = _tree(tmp_path), tmp_path / "out"
     runs = _runs(out)
     runs[1] = ScannerRun(name="semgrep", scanner="semgrep", status=RunStatus.TIMEOUT)
-    cov = measure(root, runs, out)
+    cov = measure(survey(root), root, runs, out)
     assert _reasons(cov, "python")[("app/a.py", "semgrep")] == "timeout"
 
 
 def test_floors(tmp_path: Path) -> None:
     root, out = _tree(tmp_path), tmp_path / "out"
-    cov = measure(root, _runs(out), out)
+    cov = measure(survey(root), root, _runs(out), out)
     results, errors = gates(CoveragePolicy(min_ratio={"python": 0.6, "iac": 1.0},
                                            unscanned_languages="fail"), cov)
     assert errors == []

@@ -10,13 +10,16 @@ from pathlib import Path
 import pytest
 
 from posture_gate import toolpath
+from posture_gate.cachedrun import run_cached
 from posture_gate.fsutil import UMASK
 from posture_gate.model import RunStatus
+from posture_gate.resultcache import ResultCache
 from posture_gate.runner import (
     SCANNER_TMP_DIR,
     STDOUT_DIR,
     installed_version,
     publish_raw,
+    run_all,
     run_job,
     scanner_version,
 )
@@ -175,3 +178,37 @@ def test_a_failure_reason_never_quotes_a_secret_from_stderr(tmp_path: Path) -> N
     reason = outcome.run.reason or ""
     assert "exited with code 2: fatal: could not use password=" in reason
     assert SECRET not in reason
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["run_all", "run_cached"])
+def test_meanwhile_runs_while_the_scanners_run(tmp_path: Path, cached: bool) -> None:
+    """The scan's own work (coverage's tree survey) is done once every job has started, not
+    after they end: each fake scanner waits for the flag `meanwhile` writes, and exits 3 if
+    it never comes."""
+    work, flag = tmp_path / "work", tmp_path / "flag"
+    work.mkdir()
+    body = (f"import os, sys, time\nflag = {str(flag)!r}\n"
+            "for _ in range(200):\n"
+            "    if os.path.exists(flag):\n"
+            "        sys.stdout.write('{\"results\": [], \"errors\": []}')\n"
+            "        sys.exit(0)\n"
+            "    time.sleep(0.05)\n"
+            "sys.exit(3)\n")
+    prog = tmp_path / "waits.py"
+    prog.write_text(body)
+    jobs = [(SCANNERS[name], Job(name=name, scanner=name, argv=(sys.executable, str(prog)),
+                                 timeout=60)) for name in ("bandit", "semgrep")]
+    ctx = ScanContext(root=tmp_path, work_dir=work)
+    calls: list[int] = []
+
+    def meanwhile() -> None:
+        calls.append(1)
+        flag.write_text("")
+
+    if cached:
+        outcomes = run_cached(jobs, ctx, work / "staged", ResultCache(tmp_path / "results"),
+                              {}, meanwhile=meanwhile)
+    else:
+        outcomes = run_all(jobs, ctx, work / "staged", meanwhile)
+    assert calls == [1]
+    assert [o.run.exit_code for o in outcomes] == [0, 0], [o.run.reason for o in outcomes]
