@@ -116,12 +116,14 @@ def _normalize(text: str, ctx: ScanContext) -> str:
     return text.replace(ctx.osv_url, "<osv>") if ctx.osv_url else text
 
 
-def _configs(argv: Sequence[str], ctx: ScanContext) -> dict[str, str] | None:
+def _configs(job: Job, ctx: ScanContext) -> dict[str, str] | None:
     """Digest of every absolute path in argv outside the scan's temp dir (rule files, a
-    trusted config, a trivy cache); None when one cannot be read."""
+    trusted config, a trivy cache); None when one cannot be read. Files the plan writes
+    in the temp dir are keyed by argv (semgrep's rendered pack carries its digest)."""
+    argv = job.argv
     out: dict[str, str] = {}
     for flag, value in itertools.pairwise(argv):
-        if argv[0] == "semgrep" and flag == "--config" and not value.startswith("/"):
+        if job.scanner == "semgrep" and flag == "--config" and not value.startswith("/"):
             return None  # rules from a registry or URL change without telling us
     for arg in argv[1:]:
         if not arg.startswith("/") or arg.startswith(str(ctx.work_dir)):
@@ -190,7 +192,7 @@ def build_key(scanner: Scanner, job: Job, ctx: ScanContext, settings: ScannerSet
               per_file: bool) -> Key | None:
     """The job's key, or None when it cannot be cached."""
     exe = _executable(scanner.executable)
-    configs = _configs(job.argv, ctx)
+    configs = _configs(job, ctx)
     if version is None or exe is None or configs is None:
         return None
     parts = {

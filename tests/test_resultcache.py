@@ -146,15 +146,17 @@ def test_key_parts_follow_config_files_and_ignore_the_temp_dir(tmp_path: Path) -
     assert rc.build_key(_Fake(), job, ctx, None, None, {}, per_file=True) is None  # type: ignore[arg-type]
 
 
-def test_rules_from_a_registry_are_never_cached(tmp_path: Path) -> None:
+# the plan starts pysemgrep by its path when it sits beside semgrep (scanners/semgrep.py)
+@pytest.mark.parametrize("exe", ["semgrep", "/opt/tools/bin/pysemgrep"])
+def test_rules_from_a_registry_are_never_cached(tmp_path: Path, exe: str) -> None:
     ctx = _ctx(tmp_path)
     job = Job(name="semgrep", scanner="semgrep",
-              argv=("semgrep", "scan", "--json", "--config", "p/python", "."))
+              argv=(exe, "scan", "--json", "--config", "p/python", "."))
     assert rc.build_key(_Fake(), job, ctx, None, "1.185.0", {}, per_file=True) is None  # type: ignore[arg-type]
     rules = tmp_path / "rules.yml"
     rules.write_text("rules: []\n")
     local = Job(name="semgrep", scanner="semgrep",
-                argv=("semgrep", "scan", "--json", "--config", str(rules), "."))
+                argv=(exe, "scan", "--json", "--config", str(rules), "."))
     assert rc.build_key(_Fake(), local, ctx, None, "1.185.0", {}, per_file=True) is not None  # type: ignore[arg-type]
 
 

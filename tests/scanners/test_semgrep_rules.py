@@ -1,13 +1,17 @@
 """semgrep's rule ids, read from rule files a repository-local policy may add from the
-scanned tree: hostile files give no id and no crash (semgrep itself then refuses them)."""
+scanned tree: hostile files give no id and no crash (semgrep itself then refuses them).
+And how semgrep is started: the bundled pack as JSON, pysemgrep directly."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from posture_gate.scanners.semgrep import bundled_rules, rule_ids
+from posture_gate import toolpath
+from posture_gate.scanners import semgrep
+from posture_gate.scanners.semgrep import bundled_as_json, bundled_rules, entry_point, rule_ids
 
 HOSTILE = {
     "not-utf8.yml": b"rules:\n  - id: a\n\xff\xfe\n",
@@ -30,3 +34,51 @@ def test_a_hostile_rule_file_gives_no_id(tmp_path: Path, name: str) -> None:
 
 def test_the_bundled_rules_are_read() -> None:
     assert "pg-eval-dynamic" in rule_ids(bundled_rules())
+
+
+def test_semgrep_reads_the_json_rendering_as_it_reads_the_pack(tmp_path: Path) -> None:
+    # semgrep's own YAML 1.2 reading of the pack; ours is PyYAML's 1.1 (`yes`, dates, ...
+    # would differ): the rendering is only handed over while the two agree
+    rule_lang = pytest.importorskip("semgrep.rule_lang")
+    tree = rule_lang.parse_yaml_preserve_spans(bundled_rules().read_text(encoding="utf-8"),
+                                               str(bundled_rules()))
+    path, ids = bundled_as_json(tmp_path)
+    assert json.loads(path.read_bytes()) == tree.unroll_dict()
+    assert ids == rule_ids(bundled_rules()) and "pg-eval-dynamic" in ids
+    assert path.suffix == ".json" and path.is_relative_to(tmp_path)
+
+
+def test_the_rendering_is_named_by_its_content(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # the result cache keys argv, not files in the work dir: new rules, new name
+    first, _ = bundled_as_json(tmp_path)
+    assert bundled_as_json(tmp_path)[0] == first
+    pack = tmp_path / "pack.yml"
+    pack.write_text(bundled_rules().read_text(encoding="utf-8").replace(
+        "pg-eval-dynamic", "pg-eval-renamed"), encoding="utf-8")
+    monkeypatch.setattr(semgrep, "bundled_rules", lambda: pack)
+    second, ids = bundled_as_json(tmp_path)
+    assert second != first and "pg-eval-renamed" in ids
+
+
+def _script(path: Path, mode: int = 0o755) -> Path:
+    path.write_text("#!/bin/sh\nexit 0\n")
+    path.chmod(mode)
+    return path
+
+
+def test_pysemgrep_is_started_only_from_beside_semgrep(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    tools, other = tmp_path / "tools", tmp_path / "other"
+    tools.mkdir()
+    other.mkdir()
+    monkeypatch.setattr(toolpath, "interpreter_dir", lambda: tmp_path / "no-such-venv")
+    monkeypatch.setenv("PATH", f"{tools}:{other}")
+    _script(other / "pysemgrep")
+    assert entry_point("semgrep") == "semgrep"  # not installed: the run says so
+    _script(tools / "semgrep")
+    assert entry_point("semgrep") == "semgrep"  # a pysemgrep elsewhere is not semgrep's
+    beside = _script(tools / "pysemgrep", 0o644)
+    assert entry_point("semgrep") == "semgrep"  # not executable
+    beside.chmod(0o755)
+    assert entry_point("semgrep") == str(beside)
