@@ -14,7 +14,8 @@ machine allows with no posture-gate at all: the same jobs started at once by a b
 at equal priority and with the lead job first (runner.run_all's scheduling). Each run gets
 a fresh cache directory, so nothing else it might cache is warm. The target is copied
 first: no tool writes into it. CPU is the children's user + system time: on a machine with
-fewer free cores than tools, the wall ratios are bound by it.
+fewer free cores than tools, the wall ratios are bound by it, and the "bound" row prints
+that floor (the tools' CPU in sequence over the cores, or the slowest tool alone).
 """
 
 from __future__ import annotations
@@ -192,6 +193,13 @@ def main() -> None:
     for name in names:
         print(f"  {name + ' alone':30s} {alone[name]:7.2f} {cpu[name]:7.2f}")
     print(f"  {'four tools in sequence':30s} {sequential:7.2f} {sequential_cpu:7.2f}")
+    # No schedule beats the slowest tool alone, nor the tools' own CPU time spread evenly
+    # over every core: the best ratios this machine allows, with no posture-gate at all.
+    cores = os.cpu_count() or 1
+    bound = max(alone[slowest], sequential_cpu / cores)
+    print(f"  {'bound: max(slowest, CPU/' + str(cores) + ')':30s} {bound:7.2f} {'':7s}   "
+          f"/ sequence {bound / sequential:.2f}                     "
+          f"/ {slowest} alone {bound / alone[slowest]:.2f}")
     for key, label in (("together", "all at once, bare loop"),
                        ("together-lead", "all at once, lead first"),
                        ("pg-warm", "posture-gate, index warm"),
