@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from posture_gate import history
+from posture_gate import history, history_read
 from posture_gate.commands.history import show_text
 from posture_gate.model import (
     Category,
@@ -32,6 +32,7 @@ from posture_gate.model import (
     Severity,
 )
 from posture_gate.policy.evaluate import Verdict
+from posture_gate.policy.model import VerdictStatus
 
 CATS = list(Category)
 SEVS = list(Severity)
@@ -61,7 +62,8 @@ def main() -> None:
             fs = tuple(finding(n) for n in ids)
             run = ScanResult(tool_version="0", started_at="", finished_at="", root="/r",
                              policy="p", policy_digest="d", scanners=scanners, findings=fs)
-            verdict = Verdict(status="fail", gates=(), findings=fs, new_fingerprints=frozenset())
+            verdict = Verdict(status=VerdictStatus.FAIL, gates=(), findings=fs,
+                              new_fingerprints=frozenset())
             t = time.perf_counter()
             history.record(path, run, verdict, start + datetime.timedelta(days=day))
             write_times.append(time.perf_counter() - t)
@@ -84,7 +86,7 @@ def main() -> None:
         show_fn = timed(lambda: show_text(path))
         first_seen = timed(lambda: history.first_seen(path))
         trends = timed(lambda: history.trends(path, history.TREND_RUNS))
-        export = timed(lambda: history.export_jsonl(path, io.StringIO()), 1)
+        export = timed(lambda: history_read.export_jsonl(path, io.StringIO()), 1)
         n_findings = len(history.first_seen(path))
 
     print(f"history: {args.runs} runs x {args.findings} findings "

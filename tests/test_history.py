@@ -29,7 +29,7 @@ from posture_gate.model import (
 )
 from posture_gate.policy import schema
 from posture_gate.policy.evaluate import Verdict, evaluate
-from posture_gate.policy.model import Policy
+from posture_gate.policy.model import Policy, VerdictStatus
 from tests.conftest import ADVISORIES, copy_webapp, run_cli
 
 UTC = datetime.timezone.utc
@@ -61,7 +61,7 @@ def RUN(findings: list[Finding], ran: tuple[str, ...] = ("bandit", "pip-audit"),
     run = ScanResult(tool_version="0", started_at="x", finished_at="x", root="/r",
                      policy="preset:default", policy_digest="d" * 64, scanners=scanners,
                      findings=tuple(findings), commit="c0ffee", branch="main")
-    verdict = Verdict(status="fail" if findings else "pass", gates=(),
+    verdict = Verdict(status=VerdictStatus.FAIL if findings else VerdictStatus.PASS, gates=(),
                       findings=tuple(findings), new_fingerprints=frozenset())
     return run, verdict
 
@@ -137,7 +137,7 @@ def test_trends_totals_over_time_and_week_over_week(tmp_path: Path) -> None:
     md = trends.markdown_table(pts)
     assert "| 2026-11-09 03:00 | 1 | 0 | 0 | 0 | 0 | 0 | 1 | fail |" in md
     assert "dependency 0 (-1)" in md
-    assert trends.markdown_table(run.trends) == ""
+    assert run.trends is None and trends.markdown_table(()) == ""  # no history: no table
 
 
 def test_week_over_week_without_a_week_of_history(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from posture_gate import notify
 from posture_gate.history import FindingRef, Recorded
 from posture_gate.model import Category, Finding, Location, ScanResult, Severity
 from posture_gate.policy.evaluate import GateResult, Verdict
-from posture_gate.policy.model import EmailNotify, Notify, SlackNotify
+from posture_gate.policy.model import EmailNotify, GateKind, Notify, SlackNotify, VerdictStatus
 from tests.conftest import ADVISORIES, cli_env, copy_webapp, run_cli
 
 SECRET_MESSAGE = "token=ghp_notarealtokenbutsecretlooking0000"
@@ -78,8 +78,8 @@ def sample() -> tuple[ScanResult, Verdict, Recorded]:
     run = ScanResult(tool_version="0", started_at="x", finished_at="x", root="/src/webapp",
                      policy="preset:nightly", policy_digest="d" * 64, scanners=(),
                      findings=(f,), commit="0123456789abcdef", branch="main")
-    verdict = Verdict(status="fail", findings=(f,), new_fingerprints=frozenset(),
-                      gates=(GateResult(name="secret.max.any", kind="category",
+    verdict = Verdict(status=VerdictStatus.FAIL, findings=(f,), new_fingerprints=frozenset(),
+                      gates=(GateResult(name="secret.max.any", kind=GateKind.CATEGORY,
                                         severity="any", limit=0, count=1, passed=False),))
     change = Recorded(
         run_id=2, previous_status="pass",
@@ -120,7 +120,7 @@ def test_slack_webhook_receives_verdict_totals_changes_and_link(
 
 def test_when_each_notice_is_sent() -> None:
     _, verdict, change = sample()
-    passed = Verdict(status="pass", gates=(), findings=(), new_fingerprints=frozenset())
+    passed = Verdict(status=VerdictStatus.PASS, gates=(), findings=(), new_fingerprints=frozenset())
     same = Recorded(run_id=3, previous_status="pass", new=(), fixed=())
     assert notify.should_send("failure", verdict, None)
     assert not notify.should_send("failure", passed, change)
@@ -203,7 +203,9 @@ def test_email_plain_smtp(tmp_path: Path) -> None:
     assert mail_from == "gate@example.org" and rcpt == ["sec@example.org", "dev@example.org"]
     msg = message_from_bytes(content)
     assert msg["Subject"] == "[posture-gate] posture-gate FAIL: acme/shop (main)"
-    body = msg.get_payload(decode=True).decode()
+    payload = msg.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    body = payload.decode()
     assert "Failed gates: secret.max.any (1 > 0)" in body
     assert "new: [critical] B105 app/settings.py: Hardcoded <password>" in body
     assert "Pipeline: https://github.example/acme/shop/actions/runs/42" in body

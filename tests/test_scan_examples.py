@@ -7,6 +7,7 @@ import re
 import subprocess
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -29,8 +30,9 @@ MERGES = {
 }
 
 
-def doc(scan: Scan) -> dict:  # type: ignore[type-arg]
-    return json.loads((scan[1] / "findings.json").read_text())
+def doc(scan: Scan) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((scan[1] / "findings.json").read_text())
+    return loaded
 
 
 def test_exit_1_and_table_under_default_policy(example_scan: Scan) -> None:

@@ -38,7 +38,7 @@ def _one_line_naming(exc: InputError, path: Path) -> None:
 
 
 @FUZZ
-@given(data=mutated_bytes(KEV))  # type: ignore[misc]
+@given(data=mutated_bytes(KEV))
 def test_kev_reader(scratch: Path, data: bytes) -> None:
     path = scratch / "kev.json"
     path.write_bytes(data)
@@ -63,7 +63,7 @@ def _epss_text(draw: st.DrawFn) -> str:
 
 
 @FUZZ
-@given(text=_epss_text())  # type: ignore[misc]
+@given(text=_epss_text())
 def test_epss_reader(scratch: Path, text: str) -> None:
     path = scratch / "epss.csv"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
@@ -77,7 +77,7 @@ def test_epss_reader(scratch: Path, text: str) -> None:
 
 
 @FUZZ
-@given(data=st.one_of(mutated_bytes(OPENVEX), mutated_bytes(CDX)))  # type: ignore[misc]
+@given(data=st.one_of(mutated_bytes(OPENVEX), mutated_bytes(CDX)))
 def test_vex_reader(scratch: Path, data: bytes) -> None:
     path = scratch / "vex.json"
     path.write_bytes(data)

@@ -24,7 +24,7 @@ from posture_gate.model import (
     Suppression,
 )
 from posture_gate.policy import schema
-from posture_gate.policy.evaluate import evaluate
+from posture_gate.policy.evaluate import Verdict, evaluate
 
 TODAY = datetime.date(2026, 11, 26)
 NOW = datetime.datetime(2026, 11, 26, 12, tzinfo=datetime.timezone.utc)
@@ -58,7 +58,7 @@ def policy(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
 
 
 def verdict(tmp_path: Path, text: str, findings: list[Finding], today: datetime.date = TODAY,
-            baseline: bl.Baseline | None = None, runs: tuple[ScannerRun, ...] = ()):  # type: ignore[no-untyped-def]
+            baseline: bl.Baseline | None = None, runs: tuple[ScannerRun, ...] = ()) -> Verdict:
     # Counting-rule tests pass no runs: coverage has tests of its own.
     return evaluate(policy(tmp_path, text), findings, runs, today=today, baseline=baseline,
                     check_coverage=bool(runs))

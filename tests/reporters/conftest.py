@@ -20,6 +20,7 @@ from posture_gate.model import (
     Suppression,
 )
 from posture_gate.policy.evaluate import GateResult, Verdict
+from posture_gate.policy.model import GateKind, VerdictStatus
 
 IMAGE = "registry.example.com/team/app:1.2@sha256:" + "ab" * 32
 
@@ -163,19 +164,20 @@ def verdict_for(run: ScanResult, gates: tuple[GateResult, ...] | None = None) ->
                    if s.blocks_evaluation)
     if gates is None:
         gates = (
-            GateResult(name="code.max.high", kind="category", severity="high", limit=0,
+            GateResult(name="code.max.high", kind=GateKind.CATEGORY, severity="high", limit=0,
                        count=1, passed=False, baseline_count=0, fingerprints=(fp(1),)),
-            GateResult(name="code.max.medium", kind="category", severity="medium",
+            GateResult(name="code.max.medium", kind=GateKind.CATEGORY, severity="medium",
                        limit=10, count=2, passed=True, baseline_count=2),
-            GateResult(name="dependency.max.high", kind="category", severity="high",
+            GateResult(name="dependency.max.high", kind=GateKind.CATEGORY, severity="high",
                        limit=0, count=3, passed=False, baseline_count=1,
                        fingerprints=(fp(6), fp(9), fp(7)), unknown=1),
-            GateResult(name="secret.max.any", kind="category", severity="any", limit=0,
+            GateResult(name="secret.max.any", kind=GateKind.CATEGORY, severity="any", limit=0,
                        count=1, passed=False, baseline_count=1, fingerprints=(fp(5),)),
-            GateResult(name="os.max.critical", kind="category", severity="critical",
+            GateResult(name="os.max.critical", kind=GateKind.CATEGORY, severity="critical",
                        limit=0, count=0, passed=True, target="prod", baseline_count=0),
         )
-    status = "error" if errors else ("fail" if any(not g.passed for g in gates) else "pass")
+    status = VerdictStatus.ERROR if errors else (
+        VerdictStatus.FAIL if any(not g.passed for g in gates) else VerdictStatus.PASS)
     return Verdict(status=status, gates=gates, findings=run.findings,
                    new_fingerprints=frozenset({fp(1), fp(6), fp(9)}), errors=errors,
                    warnings=("trivy-image-2 skipped (optional): timed out after 300s",

@@ -11,6 +11,7 @@ import pytest
 
 from posture_gate.model import Finding, ScanResult
 from posture_gate.policy.evaluate import GateResult, Verdict
+from posture_gate.policy.model import GateKind, VerdictStatus
 from posture_gate.reporters.console import ConsoleReporter, verdict_line
 from posture_gate.termstyle import Style, color_enabled
 
@@ -30,12 +31,14 @@ def _golden(name: str, text: str, request: pytest.FixtureRequest) -> None:
 def _many(n: int) -> tuple[ScanResult, Verdict]:
     """n high code findings failing code.max.high (the gate lists the first 20)."""
     base = findings()[0]
+    assert base.location is not None
     fs = tuple(replace(base, fingerprint=fp(30 + i), merged_fingerprints=(),
-                       location=replace(base.location, path=f"app/m{i:02d}.py", start_line=i + 1))
+                       location=replace(base.location, path=f"app/m{i:02d}.py",
+                                        start_line=i + 1))
                for i in range(n))
     run = scan_result(fs=fs, scanners=scan_result().scanners[:2])
-    gate = GateResult(name="code.max.high", kind="category", severity="high", limit=0, count=n,
-                      passed=False, fingerprints=tuple(f.fingerprint for f in fs[:20]))
+    gate = GateResult(name="code.max.high", kind=GateKind.CATEGORY, severity="high", limit=0,
+                      count=n, passed=False, fingerprints=tuple(f.fingerprint for f in fs[:20]))
     return run, replace(verdict_for(run, (gate,)), warnings=())
 
 
@@ -92,7 +95,7 @@ def test_colour_only_when_enabled(synthetic: tuple[ScanResult, Verdict],
 def test_quiet_line() -> None:
     _, verdict = _many(2)
     assert verdict_line(verdict) == "VERDICT: FAIL (policy failed; exit 1)"
-    assert verdict_line(replace(verdict, status="pass")) == "VERDICT: PASS"
+    assert verdict_line(replace(verdict, status=VerdictStatus.PASS)) == "VERDICT: PASS"
 
 
 class _Tty(io.StringIO):

@@ -27,7 +27,7 @@ import itertools
 import struct
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Union
+from typing import Any
 
 MAGIC = 0xED0CDAED
 VERSION = 2
@@ -39,7 +39,9 @@ META = struct.Struct("<IIIIQQQQQ")  # magic..txid (56 bytes); checksum follows
 BRANCH, LEAF, META_FLAG, FREELIST = 0x01, 0x02, 0x04, 0x10
 BUCKET_LEAF_FLAG = 0x01
 
-Tree = Mapping[str | bytes, Union["Tree", bytes, str]]
+# str or bytes keys -> a Tree, bytes or str (Any: a Mapping's key type is invariant, so a
+# dict[str, ...] would not be a Mapping[str | bytes, ...])
+Tree = Mapping[Any, Any]
 
 
 def fnv1a64(data: bytes) -> int:
@@ -136,9 +138,9 @@ class _Writer:
             sizes = [BRANCH_ELEM.size + len(k) for k, _ in level]
             parents = []
             for start, end in self._chunks(sizes):
-                chunk = level[start:end]
-                parents.append((chunk[0][0], self._alloc(BRANCH, len(chunk),
-                                                         self._branch_body(chunk))))
+                group = level[start:end]
+                parents.append((group[0][0], self._alloc(BRANCH, len(group),
+                                                         self._branch_body(group))))
             level = parents
         return level[0][1]
 
@@ -169,7 +171,7 @@ def write_bolt(path: Path, tree: Tree, page_size: int = 4096) -> Path:
 
 # ---------------------------------------------------------------------------- reader
 
-BoltDict = dict[bytes, Union["BoltDict", bytes]]
+BoltDict = dict[bytes, "BoltDict | bytes"]
 
 
 def read_bolt(data: bytes) -> BoltDict:
