@@ -42,7 +42,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from posture_gate import cachedrun, runner  # noqa: E402
+from posture_gate import runner  # noqa: E402
 from posture_gate.model import ScanResult  # noqa: E402
 from posture_gate.policy.schema import load_policy  # noqa: E402
 from posture_gate.scan import ScanOptions, scan  # noqa: E402
@@ -172,11 +172,13 @@ def correctness(work: Path) -> None:
         rec.write_text(re.sub(r"^modified: .*$", "modified: '2026-11-30T00:00:00Z'",
                               rec.read_text(), flags=re.M))
 
-    real = runner.scanner_version
+    real = runner.installed_version
 
     def version_change() -> None:
-        setattr(cachedrun, "scanner_version",  # noqa: B010
-                lambda s: "9.9.9" if s.name == "bandit" else real(s))
+        # where an upgrade shows: the dist-info name beside the console script, read by both
+        # the cache (known_version) and the run (scanner_version)
+        setattr(runner, "installed_version",  # noqa: B010
+                lambda exe, dist: "9.9.9" if dist == "bandit" else real(exe, dist))
 
     def corrupt() -> None:
         for e in (base / "cache" / "results" / "bandit").glob("*.json"):
@@ -214,7 +216,7 @@ def correctness(work: Path) -> None:
             print(f"  {label:36} {_show(expected):44} {_show(state(warm)):44} "
                   f"{'yes' if equal else 'NO'} {'ok' if ok and equal else 'FAIL'}")
     finally:
-        setattr(cachedrun, "scanner_version", real)  # noqa: B010
+        setattr(runner, "installed_version", real)  # noqa: B010
 
 
 _NAMES = ("pip-audit", "bandit", "semgrep", "trivy")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from posture_gate import resultcache
+from posture_gate import resultcache, runner
 from posture_gate.model import ScanResult
 from posture_gate.policy.schema import load_policy
 from posture_gate.scan import ScanOptions, scan
@@ -160,6 +160,18 @@ def test_a_tool_version_change_invalidates_that_tool_only(
     warm = case.scan()
     assert _cache_state(warm) == {"bandit": None, "semgrep": "hit", "pip-audit": "hit",
                                   "trivy": "hit"}
+
+
+def test_an_upgraded_python_tool_is_seen_from_its_dist_info(
+        case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    # what `pip install -U bandit` changes: the dist-info name beside its console script
+    real: Callable[[str, str | None], str | None] = runner.installed_version
+    monkeypatch.setattr(runner, "installed_version",
+                        lambda exe, dist: "9.9.9" if dist == "bandit" else real(exe, dist))
+    warm = case.scan()
+    assert _cache_state(warm) == {"bandit": None, "semgrep": "hit", "pip-audit": "hit",
+                                  "trivy": "hit"}
+    assert next(s for s in warm.scanners if s.name == "bandit").version == "9.9.9"
 
 
 def test_an_advisory_update_invalidates_pip_audit_only(case: Case) -> None:
