@@ -262,6 +262,8 @@ def sarif_runs(run: ScanResult, verdict: Verdict,
         by_rule: dict[str, list[Finding]] = {}
         for f in findings:
             by_rule.setdefault(rule_id(f), []).append(f)
+        # a rule's descriptor, built once per scanner (not once per part it appears in)
+        descriptors: dict[str, dict[str, Any]] = {}
         chunks = _chunks(findings, results_per_run)
         for part, chunk in enumerate(chunks, 1):
             notes: list[str] = []
@@ -294,7 +296,8 @@ def sarif_runs(run: ScanResult, verdict: Verdict,
                     "name": f"posture-gate/{label}",
                     "version": one_line(run.tool_version, 100) or "0",
                     "informationUri": INFORMATION_URI.get(scanner, DEFAULT_INFORMATION_URI),
-                    "rules": [_rule(rid, by_rule[rid]) for rid in index],
+                    "rules": [descriptors.get(rid) or descriptors.setdefault(
+                        rid, _rule(rid, by_rule[rid])) for rid in index],
                 }},
                 "automationDetails": {"id": auto_id},
                 "invocations": [_invocation(s, run, notes) for s in jobs],
