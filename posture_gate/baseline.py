@@ -19,7 +19,7 @@ from typing import Any
 from . import fingerprint as fp
 from . import strictjson as sj
 from .errors import InputError
-from .fsutil import MAX_FINDINGS_FILE, read_input
+from .fsutil import MAX_FINDINGS_FILE, read_input_bytes
 from .model import Category, Finding, Severity
 
 SCHEMA = "posture-gate/baseline/v1"
@@ -136,9 +136,9 @@ def _migrate(e: Entry, algorithm: str) -> Entry:
 
 
 def load(path: Path) -> Baseline:
-    text = read_input(path, MAX_FINDINGS_FILE, "baseline file")
+    data = read_input_bytes(path, MAX_FINDINGS_FILE, "baseline file")
     try:
-        doc = sj.loads(text)
+        doc = sj.load_bytes(data)
     except ValueError as exc:
         raise InputError(f"{path}: baseline is {exc}") from None
     return from_doc(doc, str(path))

@@ -146,20 +146,18 @@ def read_capped(path: Path, limit: int) -> bytes:
     return data
 
 
-def read_input(path: Path, limit: int, what: str) -> str:
-    """A saved findings.json or baseline as text: InputError for anything unreadable."""
+def read_input_bytes(path: Path, limit: int, what: str) -> bytes:
+    """A saved findings.json or baseline: InputError for anything unreadable. Left as
+    bytes: strictjson.load_bytes decodes them, and checks the bytes for what a str would
+    cost more to search."""
     try:
-        data = read_capped(path, limit)
+        return read_capped(path, limit)
     except FileNotFoundError:
         raise InputError(f"{path}: {what} not found") from None
     except TooLarge as exc:
         raise InputError(f"{path}: {what} is {exc} (the limit)") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: {what} is not UTF-8 (byte {exc.start})") from None
 
 
 def check_output_dir(out_dir: Path, root: Path) -> None:

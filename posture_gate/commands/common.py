@@ -12,7 +12,7 @@ import click
 
 from .. import gcpause, strictjson
 from ..errors import InputError, UsageError
-from ..fsutil import MAX_FINDINGS_FILE, read_input, write_atomic
+from ..fsutil import MAX_FINDINGS_FILE, read_input_bytes, write_atomic
 from ..model import ScanResult
 from ..pipeline import CONSOLE, Outcome
 from ..policy.trust import LOCAL_POLICY
@@ -51,12 +51,12 @@ def formats(value: str) -> list[str]:
 
 def load_saved(path: Path) -> tuple[dict[str, Any], ScanResult]:
     with gcpause.paused(freeze=True):  # millions of objects, no cycles
-        text = read_input(path, MAX_FINDINGS_FILE, "findings file")
-        try:
-            doc = strictjson.loads(text)  # NaN, 5000-digit numbers, deep nesting: InputError
+        data = read_input_bytes(path, MAX_FINDINGS_FILE, "findings file")
+        try:  # not UTF-8, NaN, 5000-digit numbers, deep nesting: InputError
+            doc = strictjson.load_bytes(data)
         except ValueError as exc:
             raise InputError(f"{path}: findings file is {exc}") from None
-        del text
+        del data
         return doc, read_run(doc, str(path))
 
 
