@@ -36,6 +36,7 @@ descriptions are paragraphs. Names, ids, versions and descriptions are one line
 from __future__ import annotations
 
 import datetime
+import functools
 import gzip
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -100,7 +101,13 @@ def _sarif_time(value: str) -> str | None:
 
 def rule_id(f: Finding) -> str:
     """The rule id as SARIF shows it (and groups results by): cleaned, never empty."""
-    return one_line(f.rule_id, 255) or "unknown"
+    return _rule_text(f.rule_id)
+
+
+@functools.lru_cache(maxsize=4096)
+def _rule_text(raw: str) -> str:
+    # a few hundred ids among 100k findings, each asked for four times a finding
+    return one_line(raw, 255) or "unknown"
 
 
 def _tags(findings: Sequence[Finding]) -> list[str]:
@@ -184,14 +191,15 @@ def _result(f: Finding, index: int, verdict: Verdict) -> dict[str, Any]:
     if f.merged_fingerprints:
         props["mergedFingerprints"] = [one_line(x, 200) for x in f.merged_fingerprints]
     props.update(finding_properties(f))  # kev / epss
+    fingerprint = one_line(f.fingerprint, 200)
     result: dict[str, Any] = {
         "ruleId": rule_id(f),
         "ruleIndex": index,
         "level": LEVEL[f.severity],
         "message": {"text": message},
         "locations": [location(f)],
-        "partialFingerprints": {FINGERPRINT_KEY: one_line(f.fingerprint, 200),
-                                "primaryLocationLineHash": one_line(f.fingerprint, 200)},
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint,
+                                "primaryLocationLineHash": fingerprint},
         "properties": props,
     }
     if verdict.baseline is not None:
