@@ -163,8 +163,9 @@ def _rule(rid: str, findings: Sequence[Finding]) -> dict[str, Any]:
     }
 
 
-def _result(f: Finding, index: int, verdict: Verdict) -> dict[str, Any]:
-    message = clean(f.message, MAX_MESSAGE) or clean(f.title, MAX_MESSAGE) or rule_id(f)
+def _result(f: Finding, rid: str, index: int, verdict: Verdict) -> dict[str, Any]:
+    """`rid`: rule_id(f)."""
+    message = clean(f.message, MAX_MESSAGE) or clean(f.title, MAX_MESSAGE) or rid
     title = one_line(f.title, 300)
     if title and not message.startswith(title):
         message = f"{title}: {message}"
@@ -193,7 +194,7 @@ def _result(f: Finding, index: int, verdict: Verdict) -> dict[str, Any]:
     props.update(finding_properties(f))  # kev / epss
     fingerprint = one_line(f.fingerprint, 200)
     result: dict[str, Any] = {
-        "ruleId": rule_id(f),
+        "ruleId": rid,
         "ruleIndex": index,
         "level": LEVEL[f.severity],
         "message": {"text": message},
@@ -251,7 +252,10 @@ def _scanner_order(run: ScanResult, findings: Iterable[Finding]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _chunks(items: Sequence[Finding], size: int) -> list[Sequence[Finding]]:
+_Ruled = tuple[Finding, str]  # a finding and its rule id as SARIF shows it
+
+
+def _chunks(items: Sequence[_Ruled], size: int) -> list[Sequence[_Ruled]]:
     return [items[i:i + size] for i in range(0, len(items), size)] or [items]
 
 
@@ -267,12 +271,13 @@ def sarif_runs(run: ScanResult, verdict: Verdict,
             ScannerRun(name=scanner, scanner=scanner, status=RunStatus.OK)]
         versions = sorted({s.version for s in jobs if s.version}
                           | {f.scanner_version for f in findings if f.scanner_version})
+        ruled = [(f, rule_id(f)) for f in findings]  # each finding's id, asked for once
         by_rule: dict[str, list[Finding]] = {}
-        for f in findings:
-            by_rule.setdefault(rule_id(f), []).append(f)
+        for f, rid in ruled:
+            by_rule.setdefault(rid, []).append(f)
         # a rule's descriptor, built once per scanner (not once per part it appears in)
         descriptors: dict[str, dict[str, Any]] = {}
-        chunks = _chunks(findings, results_per_run)
+        chunks = _chunks(ruled, results_per_run)
         for part, chunk in enumerate(chunks, 1):
             notes: list[str] = []
             label = one_line(scanner, 100)
@@ -298,7 +303,7 @@ def sarif_runs(run: ScanResult, verdict: Verdict,
                              f"category {auto_id.rstrip('/')}")
             # A rule's descriptor (highest severity, tags) comes from all of the
             # scanner's findings, so every part describes it the same way.
-            index = {rid: n for n, rid in enumerate(dict.fromkeys(rule_id(f) for f in chunk))}
+            index = {rid: n for n, rid in enumerate(dict.fromkeys(rid for _, rid in chunk))}
             out.append({
                 "tool": {"driver": {
                     "name": f"posture-gate/{label}",
@@ -309,7 +314,7 @@ def sarif_runs(run: ScanResult, verdict: Verdict,
                 }},
                 "automationDetails": {"id": auto_id},
                 "invocations": [_invocation(s, run, notes) for s in jobs],
-                "results": [_result(f, index[rule_id(f)], verdict) for f in chunk],
+                "results": [_result(f, rid, index[rid], verdict) for f, rid in chunk],
                 "columnKind": "unicodeCodePoints",
                 "properties": props,
             })
