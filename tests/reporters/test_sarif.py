@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from posture_gate import jsonout
 from posture_gate.model import Category, Finding, Location, ScanResult, Severity
 from posture_gate.policy.evaluate import Verdict
+from posture_gate.reporters import sarif
 from posture_gate.reporters.sarif import SarifReporter, artifact_uri, image_placeholder
 
 from .conftest import IMAGE, fp, scan_result, verdict_for
@@ -190,6 +194,22 @@ def test_gzip_budget_splits_files() -> None:
     for text in files.values():
         doc = json.loads(text)
         assert sarif_errors(doc) == []
+
+
+def test_runs_are_sized_in_order_with_at_most_two_texts_waiting() -> None:
+    made: list[int] = []
+
+    def runs(n: int) -> Iterator[dict[str, Any]]:
+        for i in range(n):
+            made.append(i)
+            yield {"i": i, "text": "x" * (i * 997) + "".join(map(str, range(i * 50)))}
+
+    sized = sarif._sized(runs(7))
+    assert [r["i"] for r, _ in sized] == list(range(7))
+    assert [n for _, n in sized] == [len(gzip.compress(jsonout.dumps_bytes(r), 6, mtime=0))
+                                     for r, _ in sized]
+    assert sarif._sized(runs(1)) == [({"i": 0, "text": ""}, 0)]  # nothing to split
+    assert sarif._sized(runs(0)) == []
 
 
 @pytest.mark.real_tools
