@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from .errors import InputError, UsageError
@@ -85,25 +86,41 @@ def write_atomic(path: Path, data: str | bytes | Chunks, *, base: Path | None = 
         raise
 
 
-def _write_temp(path: Path, data: str | bytes | Chunks, base: Path | None = None) -> str:
-    """The new file, complete and synced, beside `path` under a temporary name."""
+def _write_temp(path: Path, data: str | bytes | Chunks, base: Path | None = None,
+                sync: Callable[[int], None] | None = None) -> str:
+    """The new file, complete and synced, beside `path` under a temporary name. `sync`
+    takes over the open descriptor instead: it must fsync and close it."""
     if base is not None:
         rel = path.parent.relative_to(base)
         ensure_dir(base, *rel.parts)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handed = False
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with os.fdopen(fd, "wb", closefd=sync is None) as fh:
             os.fchmod(fh.fileno(), FILE_MODE)  # mkstemp makes 0600 whatever the umask
             for chunk in (data,) if isinstance(data, (str, bytes)) else data:
                 fh.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
             fh.flush()
-            os.fsync(fh.fileno())
+            if sync is None:
+                os.fsync(fh.fileno())
+        if sync is not None:
+            handed = True
+            sync(fd)  # it owns the descriptor now, even if it raises
     except BaseException:
+        if sync is not None and not handed:
+            os.close(fd)
         Path(tmp).unlink(missing_ok=True)
         raise
     return tmp
+
+
+def _sync_close(fd: int) -> None:
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class AtomicBatch:
@@ -117,15 +134,30 @@ class AtomicBatch:
 
     def __init__(self) -> None:
         self._written: list[tuple[str, Path]] = []
+        # Each file is synced by a worker while the next is made (fsync waits for the
+        # disk, not the GIL); every sync has succeeded before the first rename.
+        self._syncer = ThreadPoolExecutor(1, thread_name_prefix="fsync")
+        self._synced: list[Future[None]] = []
 
     def write(self, path: Path, data: str | bytes | Chunks, *, base: Path | None = None) -> None:
-        self._written.append((_write_temp(path, data, base), path))
+        tmp = _write_temp(path, data, base, self._sync)
+        self._written.append((tmp, path))
+
+    def _sync(self, fd: int) -> None:
+        try:
+            self._synced.append(self._syncer.submit(_sync_close, fd))
+        except BaseException:
+            os.close(fd)
+            raise
 
     def __enter__(self) -> AtomicBatch:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         try:
+            self._syncer.shutdown(wait=True)  # every descriptor closed, whatever happened
+            for synced in self._synced if exc_type is None else ():
+                synced.result()  # a failed fsync renames nothing
             while exc_type is None and self._written:
                 tmp, path = self._written[0]
                 os.replace(tmp, path)

@@ -148,3 +148,57 @@ def test_atomic_batch_renames_all_only_when_all_are_written(tmp_path: Path) -> N
     assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == FILE_MODE
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.sarif", "c.xml",
                                                           "elsewhere"]
+
+
+def _open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_atomic_batch_syncs_every_file_before_the_first_rename(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from posture_gate import fsutil
+
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append("sync " + os.readlink(f"/proc/self/fd/{fd}").split("/")[-1][:7])
+        real_fsync(fd)
+
+    def replace(src: str, dst: Path) -> None:
+        events.append(f"rename {Path(dst).name}")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    before = _open_fds()
+    chunks: list[str | bytes] = [b"b", "b"]
+    with fsutil.AtomicBatch() as batch:
+        batch.write(tmp_path / "a.json", "a")
+        batch.write(tmp_path / "b.sarif", iter(chunks))
+    assert events == ["sync .a.json", "sync .b.sari", "rename a.json", "rename b.sarif"]
+    assert (tmp_path / "b.sarif").read_text() == "bb"
+    assert _open_fds() == before  # the worker closed each descriptor
+
+
+def test_a_failed_sync_renames_nothing_and_leaves_no_temp(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from posture_gate import fsutil
+
+    old = precious(tmp_path / "a.json")
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}").split("/")[-1].startswith(".b.sarif"):
+            raise OSError(5, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    before = _open_fds()
+    with pytest.raises(OSError, match="Input/output"), fsutil.AtomicBatch() as batch:
+        batch.write(tmp_path / "a.json", "new a")
+        batch.write(tmp_path / "b.sarif", "new b")
+        batch.write(tmp_path / "c.xml", "new c")
+    assert old.read_text() == "precious\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
+    assert _open_fds() == before
