@@ -15,6 +15,7 @@ Without orjson installed the stdlib does it all, slower.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -28,6 +29,7 @@ except ImportError:  # pragma: no cover - a dependency; the fallback keeps the b
 _OPTIONS = 0 if orjson is None else (orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATACLASS
                                      | orjson.OPT_PASSTHROUGH_DATETIME)
 _DIGITS = frozenset(b"0123456789")
+_TINY_EXPONENT = re.compile(rb"e-[0-9](?:[,\n\]}]|\Z)")
 # Lead bytes of every UTF-8 character textutil.json_escape_invisible escapes (DEL, C1,
 # U+00AD, Cf, U+2028/9, non-characters): a superset, each hit checked exactly.
 _LEADS = tuple(bytes([b]) for b in (0x7F, 0xC2, 0xD8, 0xDB, 0xDC, 0xE0, 0xE1, 0xE2, 0xEF,
@@ -42,14 +44,22 @@ def _tiny_float(data: bytes) -> bool:
     """Whether orjson's output may hold a float it spells unlike repr() (see above)."""
     if b"0.0000" in data:
         return True
-    i = data.find(b"e-")
-    while i != -1:
-        # where a number ends: a comma, a newline, a bracket, the end (a UUID's 3e-5b is no float)
-        if (i > 0 and data[i - 1] in _DIGITS and i + 2 < len(data) and data[i + 2] in _DIGITS
-                and data[i + 3:i + 4] in (b",", b"\n", b"]", b"}", b"")):
-            return True
-        i = data.find(b"e-", i + 2)
-    return False
+    # a one-digit exponent where a number ends (a UUID's 3e-5b is no float); the regex's
+    # literal "e-" is searched at C speed, a Python loop over each "e-" of the prose was not
+    return any(m.start() > 0 and data[m.start() - 1] in _DIGITS
+               for m in _TINY_EXPONENT.finditer(data))
+
+
+def sizing_bytes(obj: Any) -> bytes:
+    """dumps_bytes(obj) to be measured, not written: a float under 1e-4 may be spelled as
+    orjson spells it (the same value, a byte or two apart), so the text is not searched
+    for one (SARIF sizes every run before writing it)."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(obj, default=_refuse, option=_OPTIONS)
+        except (orjson.JSONEncodeError, TypeError):
+            pass
+    return dumps_bytes(obj)
 
 
 def dumps_bytes(obj: Any) -> bytes:

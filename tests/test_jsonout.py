@@ -84,10 +84,26 @@ def test_orjson_is_installed() -> None:
 
 def test_tiny_float_check_finds_numbers_not_uuids() -> None:
     """Misses would change bytes (the tests above); false alarms only cost time."""
-    for data in (b"1.5e-7", b"[\n  1e-5,\n", b"[\n  2.5e-9\n]", b'{"x": 1e-6}', b"0.00001"):
+    for data in (b"1.5e-7", b"[\n  1e-5,\n", b"[\n  2.5e-9\n]", b'{"x": 1e-6}', b"0.00001",
+                 b'"rule-1", "pre-7", 3e-8\n'):
         assert jsonout._tiny_float(data)
     for data in (b'"id": "0f3e-5b2a-4c1d"', b'"pre-7", "1e-10"', b"1.5e-17,"):
         assert not jsonout._tiny_float(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+                    lambda children: st.lists(children), max_leaves=10))
+def test_sizing_bytes_is_the_same_data_and_length_but_for_tiny_floats(doc: Any) -> None:
+    text, exact = jsonout.sizing_bytes(doc), stdlib(doc).encode("utf-8")
+    if not jsonout._tiny_float(text):
+        assert text == exact
+    assert json.loads(text) == doc
+    assert abs(len(text) - len(exact)) <= 2 * _floats(doc)  # "1e-05", "0.00001": 2 apart
+
+
+def _floats(doc: Any) -> int:
+    return 1 if type(doc) is float else sum(map(_floats, doc)) if type(doc) is list else 0
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 5, 7])
