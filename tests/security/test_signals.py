@@ -1,4 +1,5 @@
-"""SIGTERM, SIGINT and SIGKILL during a real `posture-gate scan`: no scanner outlives it.
+"""SIGTERM, SIGINT and SIGKILL during a real `posture-gate scan`: no scanner outlives it;
+and SIGTERM while `gate` writes its reports: the earlier reports stay, whole.
 
 The scanners are fakes on PATH (fault injection: they hang), each leaving a worker in its
 process group and printing half a report; one also starts a child in a session of its own,
@@ -8,6 +9,7 @@ its environment, so /proc tells exactly which of them are still alive.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -173,3 +175,32 @@ def test_no_scanner_outlives_a_sigkilled_posture_gate(tmp_path: Path) -> None:
     assert not set(before) & set(processes_with(run.marker))
     wait_for(lambda: not processes_with(run.marker), "the watchdog to exit", limit=20)
     run.assert_earlier_reports_intact()
+
+
+def test_a_signal_while_reports_are_written_leaves_the_earlier_ones(tmp_path: Path) -> None:
+    """`gate` writing every report of 30k findings (seconds of work, a worker syncing each
+    file): stopped once the first temporary file shows, it renames none of them."""
+    golden = json.loads((Path(__file__).parent.parent / "reporters" / "golden"
+                         / "findings.json").read_text(encoding="utf-8"))
+    templates = golden["findings"]
+    golden["findings"] = [{**templates[i % len(templates)], "fingerprint": f"{i:064x}"}
+                          for i in range(30_000)]
+    saved = tmp_path / "findings-in.json"
+    saved.write_text(json.dumps(golden), encoding="utf-8")
+    out = tmp_path / "report"
+    for rel, text in EARLIER.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_text(text)
+    proc = subprocess.Popen(
+        [*cli_argv(), "gate", str(saved), "-o", str(out), "-q", "-f",
+         "json,sarif,gitlab-sast,gitlab-dependency-scanning,junit,html,markdown"],
+        env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: any(p.name.endswith(".tmp") for p in out.iterdir()) or
+             proc.poll() is not None, "the first report's temporary file")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    for rel, text in EARLIER.items():
+        assert (out / rel).read_text() == text, rel
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) \
+        == sorted(EARLIER)  # no temporary file left, no report renamed into place
