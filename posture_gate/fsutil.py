@@ -11,10 +11,11 @@ import os
 import stat
 import tempfile
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 from .errors import InputError, UsageError
+from .workers import one_worker
 
 
 def _read_umask() -> int:
@@ -136,7 +137,7 @@ class AtomicBatch:
         self._written: list[tuple[str, Path]] = []
         # Each file is synced by a worker while the next is made (fsync waits for the
         # disk, not the GIL); every sync has succeeded before the first rename.
-        self._syncer = ThreadPoolExecutor(1, thread_name_prefix="fsync")
+        self._syncer = one_worker("fsync")
         self._synced: list[Future[None]] = []
 
     def write(self, path: Path, data: str | bytes | Chunks, *, base: Path | None = None) -> None:

@@ -26,12 +26,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from . import priority, toolpath
+from .workers import signals_to_main as signals_to_main  # runner, osv_server
 
 STDERR_TAIL = 4000  # characters of stderr kept for error messages
 MAX_OUTPUT = 256 << 20  # bytes of stdout per scanner; five at once stay far below memory
@@ -221,18 +222,6 @@ def install_signal_handlers() -> dict[int, object] | None:
     for s in (signal.SIGTERM, signal.SIGINT):
         previous[s] = signal.signal(s, _signal_handler)
     return previous
-
-
-@contextlib.contextmanager
-def signals_to_main() -> Iterator[None]:
-    """Start threads inside this: they inherit a mask without SIGTERM/SIGINT, so the kernel
-    delivers both to the main thread. Python runs handlers there only, and one caught by a
-    worker left the main thread asleep in a lock until that worker's scanner ended."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def restore_signal_handlers(previous: dict[int, object] | None) -> None:

@@ -1,0 +1,43 @@
+"""Threads posture-gate starts beside its main thread, which leave SIGTERM and SIGINT to it.
+
+Python runs signal handlers on the main thread only, but the kernel hands a process's
+signal to any thread that does not block it: one taken by a worker leaves the main thread
+asleep in whatever it waits on (a lock, a future) until that wait ends. A thread inherits
+the mask of the thread that starts it, so threads are started with both signals blocked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def signals_to_main() -> Iterator[None]:
+    """Start threads inside this: they inherit a mask without SIGTERM/SIGINT, so the kernel
+    delivers both to the main thread. Python runs handlers there only, and one caught by a
+    worker left the main thread asleep in a lock until that worker's scanner ended."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+class _Pool(ThreadPoolExecutor):
+    def submit(self, fn: Callable[P, T], /, *args: P.args,
+               **kwargs: P.kwargs) -> Future[T]:
+        with signals_to_main():  # submit() is where the pool starts its thread
+            return super().submit(fn, *args, **kwargs)
+
+
+def one_worker(name: str) -> ThreadPoolExecutor:
+    """A pool of one thread (work done in order) that leaves both signals to the main
+    thread; for waits that let go of the GIL (fsync, zlib) beside Python work."""
+    return _Pool(1, thread_name_prefix=name)
