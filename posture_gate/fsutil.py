@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from .errors import InputError, UsageError
-from .workers import one_worker
+from .workers import held_signals, one_worker
 
 
 def _read_umask() -> int:
@@ -159,10 +159,11 @@ class AtomicBatch:
             self._syncer.shutdown(wait=True)  # every descriptor closed, whatever happened
             for synced in self._synced if exc_type is None else ():
                 synced.result()  # a failed fsync renames nothing
-            while exc_type is None and self._written:
-                tmp, path = self._written[0]
-                os.replace(tmp, path)
-                self._written.pop(0)
+            with held_signals():  # the renames are all or none: a signal waits for them
+                while exc_type is None and self._written:
+                    tmp, path = self._written[0]
+                    os.replace(tmp, path)
+                    self._written.pop(0)
         finally:
             for tmp, _ in self._written:
                 Path(tmp).unlink(missing_ok=True)

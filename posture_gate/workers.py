@@ -19,15 +19,21 @@ T = TypeVar("T")
 
 
 @contextlib.contextmanager
-def signals_to_main() -> Iterator[None]:
-    """Start threads inside this: they inherit a mask without SIGTERM/SIGINT, so the kernel
-    delivers both to the main thread. Python runs handlers there only, and one caught by a
-    worker left the main thread asleep in a lock until that worker's scanner ended."""
+def held_signals() -> Iterator[None]:
+    """SIGTERM and SIGINT blocked on this thread inside: one that arrives stays pending, and
+    its handler runs when the block ends (a step that must not be cut in half)."""
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     try:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def signals_to_main() -> contextlib.AbstractContextManager[None]:
+    """Start threads inside this: they inherit a mask without SIGTERM/SIGINT, so the kernel
+    delivers both to the main thread. Python runs handlers there only, and one caught by a
+    worker left the main thread asleep in a lock until that worker's scanner ended."""
+    return held_signals()
 
 
 class _Pool(ThreadPoolExecutor):

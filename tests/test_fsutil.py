@@ -202,3 +202,37 @@ def test_a_failed_sync_renames_nothing_and_leaves_no_temp(
     assert old.read_text() == "precious\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
     assert _open_fds() == before
+
+
+def test_a_signal_during_the_renames_waits_until_all_are_done(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    from posture_gate import fsutil
+
+    class Stopped(Exception):
+        pass
+
+    def handler(signum: int, frame: object) -> None:
+        raise Stopped(signum)
+
+    old = [precious(tmp_path / name) for name in ("a.json", "b.sarif", "c.xml")]
+    real_replace = os.replace
+    renamed: list[str] = []
+
+    def replace(src: str, dst: Path) -> None:
+        if not renamed:
+            os.kill(os.getpid(), signal.SIGTERM)  # between the first rename and the rest
+        real_replace(src, dst)
+        renamed.append(Path(dst).name)
+
+    monkeypatch.setattr(os, "replace", replace)
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        with pytest.raises(Stopped), fsutil.AtomicBatch() as batch:
+            for path in old:
+                batch.write(path, f"new {path.name}")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert renamed == ["a.json", "b.sarif", "c.xml"]
+    assert [p.read_text() for p in old] == ["new a.json", "new b.sarif", "new c.xml"]
