@@ -21,7 +21,9 @@ T = TypeVar("T")
 @contextlib.contextmanager
 def held_signals() -> Iterator[None]:
     """SIGTERM and SIGINT blocked on this thread inside: one that arrives stays pending, and
-    its handler runs when the block ends (a step that must not be cut in half)."""
+    its handler runs when the block ends (a step that must not be cut in half). On the main
+    thread this holds off a signal sent to the process because every other thread blocks
+    both (they are started under signals_to_main)."""
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     try:
         yield

@@ -207,6 +207,7 @@ def test_a_failed_sync_renames_nothing_and_leaves_no_temp(
 def test_a_signal_during_the_renames_waits_until_all_are_done(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import signal
+    import threading
 
     from posture_gate import fsutil
 
@@ -221,8 +222,10 @@ def test_a_signal_during_the_renames_waits_until_all_are_done(
     renamed: list[str] = []
 
     def replace(src: str, dst: Path) -> None:
-        if not renamed:
-            os.kill(os.getpid(), signal.SIGTERM)  # between the first rename and the rest
+        if not renamed:  # between the first rename and the rest. To the main thread: in
+            # posture-gate every other thread blocks SIGTERM (workers.py), so the kernel
+            # gives it to main; pytest-xdist's own threads do not block it
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGTERM)
         real_replace(src, dst)
         renamed.append(Path(dst).name)
 
