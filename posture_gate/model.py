@@ -131,6 +131,11 @@ class Finding:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "") -> Finding:
         """A saved finding; sj.ShapeError (a ValueError) naming the field if malformed."""
+        return _well_typed(d) or cls.checked(d, where)
+
+    @classmethod
+    def checked(cls, d: Mapping[str, Any], where: str = "") -> Finding:
+        """from_dict, field by field: the path that names what is wrong."""
         d = sj.obj(d, where.rstrip("."))
 
         def text(key: str, required: bool = True) -> Any:
@@ -166,6 +171,56 @@ class Finding:
             kev=part("kev", Kev),
             epss=part("epss", Epss),
         )
+
+
+_TEXT = ("fingerprint", "scanner", "scanner_version", "rule_id", "title", "message")
+_OPTIONAL_TEXT = ("severity_source", "target", "image", "layer", "content_hash")
+_TEXT_LISTS = ("found_by", "identifiers", "references", "merged_fingerprints")
+_PARTS: tuple[tuple[str, Any], ...] = (
+    ("location", Location), ("package", Package), ("cvss", Cvss), ("suppression", Suppression),
+    ("kev", Kev), ("epss", Epss))
+_ENUMS: dict[str, dict[str, Any]] = {"category": {c.value: c for c in Category},
+                                     "severity": {s.value: s for s in Severity}}
+_CONFIDENCE = {c.value: c for c in Confidence}
+
+
+def _well_typed(d: Mapping[str, Any]) -> Finding | None:
+    """Finding.checked(d) when every field of d has its type (a saved run of 100k findings:
+    a quarter of the time of asking field by field); None otherwise, and checked() then
+    names the problem. A test holds the two equal."""
+    if type(d) is not dict:
+        return None
+    kw: dict[str, Any] = {}
+    for k in _TEXT:
+        if type(v := d.get(k)) is not str:
+            return None
+        kw[k] = v
+    for k in _OPTIONAL_TEXT:
+        if (v := d.get(k)) is not None and type(v) is not str:
+            return None
+        kw[k] = v
+    for k in _TEXT_LISTS:
+        if (v := d.get(k)) is None:
+            kw[k] = ()
+        elif type(v) is list and all(type(x) is str for x in v):
+            kw[k] = tuple(v)
+        else:
+            return None
+    for k, members in _ENUMS.items():
+        if type(v := d.get(k)) is not str or v not in members:
+            return None
+        kw[k] = members[v]
+    if (v := d.get("confidence")) is not None and not (type(v) is str and v in _CONFIDENCE):
+        return None
+    kw["confidence"] = None if v is None else _CONFIDENCE[v]
+    for k, kind in _PARTS:
+        if (v := d.get(k)) is not None and type(v) is not dict:
+            return None
+        try:
+            kw[k] = None if v is None else kind.from_dict(v)
+        except ValueError:
+            return None  # checked() says where
+    return Finding(**kw)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -339,13 +394,7 @@ def sort_findings(findings: Sequence[Finding]) -> tuple[Finding, ...]:
 def _sorted(findings: Sequence[Finding]) -> tuple[Finding, ...]:
     def key(f: Finding) -> tuple[Any, ...]:
         loc = f.location
-        return (
-            -f.severity.rank,
-            f.category.value,
-            loc.path if loc else "",
-            (loc.start_line or 0) if loc else 0,
-            f.rule_id,
-            f.fingerprint,
-        )
+        return (-f.severity.rank, f.category.value, loc.path if loc else "",
+                (loc.start_line or 0) if loc else 0, f.rule_id, f.fingerprint)
 
     return tuple(sorted(findings, key=key))
