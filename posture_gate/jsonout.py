@@ -50,28 +50,19 @@ def _tiny_float(data: bytes) -> bool:
                for m in _TINY_EXPONENT.finditer(data))
 
 
-def sizing_bytes(obj: Any) -> bytes:
-    """dumps_bytes(obj) to be measured, not written: a float under 1e-4 may be spelled as
-    orjson spells it (the same value, a byte or two apart), so the text is not searched
-    for one (SARIF sizes every run before writing it)."""
-    if orjson is not None:
-        try:
-            return orjson.dumps(obj, default=_refuse, option=_OPTIONS)
-        except (orjson.JSONEncodeError, TypeError):
-            pass
-    return dumps_bytes(obj)
-
-
-def dumps_bytes(obj: Any) -> bytes:
+def dumps_bytes(obj: Any, *, exact: bool = True) -> bytes:
     """UTF-8 of json.dumps(obj, indent=2, ensure_ascii=False); TypeError as json raises.
-    A lone surrogate makes it UnicodeEncodeError (no UTF-8 file could hold it anyway)."""
+    A lone surrogate makes it UnicodeEncodeError (no UTF-8 file could hold it anyway).
+    Not `exact`, for text to be measured, not written: a float under 1e-4 may be spelled
+    as orjson spells it (the same value, a byte or two apart), and the text is not searched
+    for one (SARIF sizes every run before writing it)."""
     if orjson is not None:
         try:
             data = orjson.dumps(obj, default=_refuse, option=_OPTIONS)
         except (orjson.JSONEncodeError, TypeError):
             pass  # the stdlib decides: the same output, or the same error
         else:
-            if not _tiny_float(data):
+            if not exact or not _tiny_float(data):
                 return data
     return json.dumps(obj, indent=2, ensure_ascii=False).encode("utf-8")
 

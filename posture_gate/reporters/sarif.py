@@ -339,7 +339,7 @@ def _sized(runs: Iterator[dict[str, Any]]) -> list[tuple[dict[str, Any], int]]:
         for r in itertools.chain(head, runs):
             if len(out) >= 2:
                 out[-2][1].result()  # back-pressure: older runs' text is freed
-            out.append((r, pool.submit(_gz_size, jsonout.sizing_bytes(r))))
+            out.append((r, pool.submit(_gz_size, jsonout.dumps_bytes(r, exact=False))))
     return [(r, size.result()) for r, size in out]
 
 
