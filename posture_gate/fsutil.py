@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -88,36 +88,32 @@ def write_atomic(path: Path, data: str | bytes | Chunks, *, base: Path | None = 
 
 
 def _write_temp(path: Path, data: str | bytes | Chunks, base: Path | None = None,
-                sync: Callable[[int], None] | None = None) -> str:
-    """The new file, complete and synced, beside `path` under a temporary name. `sync`
-    takes over the open descriptor instead: it must fsync and close it."""
+                *, sync: bool = True) -> str:
+    """The new file, complete (and, with `sync`, synced), beside `path` under a temporary
+    name."""
     if base is not None:
         rel = path.parent.relative_to(base)
         ensure_dir(base, *rel.parts)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    handed = False
     try:
-        with os.fdopen(fd, "wb", closefd=sync is None) as fh:
+        with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), FILE_MODE)  # mkstemp makes 0600 whatever the umask
             for chunk in (data,) if isinstance(data, (str, bytes)) else data:
                 fh.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
             fh.flush()
-            if sync is None:
+            if sync:
                 os.fsync(fh.fileno())
-        if sync is not None:
-            handed = True
-            sync(fd)  # it owns the descriptor now, even if it raises
     except BaseException:
-        if sync is not None and not handed:
-            os.close(fd)
         Path(tmp).unlink(missing_ok=True)
         raise
     return tmp
 
 
-def _sync_close(fd: int) -> None:
+def _sync(tmp: str) -> None:
+    """fsync a file _write_temp made (the data, whichever descriptor wrote it)."""
+    fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW)
     try:
         os.fsync(fd)
     finally:
@@ -141,22 +137,16 @@ class AtomicBatch:
         self._synced: list[Future[None]] = []
 
     def write(self, path: Path, data: str | bytes | Chunks, *, base: Path | None = None) -> None:
-        tmp = _write_temp(path, data, base, self._sync)
+        tmp = _write_temp(path, data, base, sync=False)
         self._written.append((tmp, path))
-
-    def _sync(self, fd: int) -> None:
-        try:
-            self._synced.append(self._syncer.submit(_sync_close, fd))
-        except BaseException:
-            os.close(fd)
-            raise
+        self._synced.append(self._syncer.submit(_sync, tmp))
 
     def __enter__(self) -> AtomicBatch:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         try:
-            self._syncer.shutdown(wait=True)  # every descriptor closed, whatever happened
+            self._syncer.shutdown(wait=True)  # every sync ended, whatever happened
             for synced in self._synced if exc_type is None else ():
                 synced.result()  # a failed fsync renames nothing
             with held_signals():  # the renames are all or none: a signal waits for them
