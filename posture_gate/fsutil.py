@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from .errors import InputError, UsageError
-from .workers import held_signals, one_worker
+from .workers import held_signals, pool
 
 
 def _read_umask() -> int:
@@ -133,7 +133,7 @@ class AtomicBatch:
         self._written: list[tuple[str, Path]] = []
         # Each file is synced by a worker while the next is made (fsync waits for the
         # disk, not the GIL); every sync has succeeded before the first rename.
-        self._syncer = one_worker("fsync")
+        self._syncer = pool("fsync")
         self._synced: list[Future[None]] = []
 
     def write(self, path: Path, data: str | bytes | Chunks, *, base: Path | None = None) -> None:

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from .advisories import AdvisoryDB
-from .proc import signals_to_main
+from .workers import signals_to_main
 
 MAX_BODY = 1 << 20  # pip-audit sends one small query per package
 POLL_S = 0.02

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import IO
 
 from . import priority, toolpath
-from .workers import signals_to_main as signals_to_main  # runner, osv_server
 
 STDERR_TAIL = 4000  # characters of stderr kept for error messages
 MAX_OUTPUT = 256 << 20  # bytes of stdout per scanner; five at once stay far below memory

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
-from . import proc, progress, toolpath
+from . import proc, progress, toolpath, workers
 from .errors import ScannerError
 from .fsutil import human_size, write_atomic
 from .model import Finding, RunStatus, ScannerRun
@@ -210,13 +210,11 @@ class Launcher:
                  first: Job | None) -> None:
         self._ctx, self._out_dir = ctx, out_dir
         self._first = first.name if first is not None else None
-        self._pool = ThreadPoolExecutor(max_workers=max(1, slots))
+        self._pool = workers.pool("scanner", max(1, slots))
 
     def start(self, scanner: Scanner, job: Job) -> Future[JobOutcome]:
         nice = 0 if self._first in (None, job.name) else BACKGROUND_NICE
-        with proc.signals_to_main():  # submit() starts the thread
-            return self._pool.submit(_run_reported, scanner, job, self._ctx, self._out_dir,
-                                     nice)
+        return self._pool.submit(_run_reported, scanner, job, self._ctx, self._out_dir, nice)
 
     def __enter__(self) -> Launcher:
         return self

@@ -45,7 +45,8 @@ class _Pool(ThreadPoolExecutor):
             return super().submit(fn, *args, **kwargs)
 
 
-def one_worker(name: str) -> ThreadPoolExecutor:
-    """A pool of one thread (work done in order) that leaves both signals to the main
-    thread; for waits that let go of the GIL (fsync, zlib) beside Python work."""
-    return _Pool(1, thread_name_prefix=name)
+def pool(name: str, size: int = 1) -> ThreadPoolExecutor:
+    """A thread pool whose threads leave both signals to the main thread: the scanners'
+    jobs (runner), and one thread, its work done in order, for waits that let go of the
+    GIL (fsync, zlib) beside Python work."""
+    return _Pool(size, thread_name_prefix=name)

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -212,20 +211,3 @@ def test_capture_returns_stdout_and_stderr_and_times_out(
     with pytest.raises(proc.TimedOut):
         proc.capture(["hang"], timeout=1)
     assert not proc._groups  # both unregistered (and their groups killed)
-
-
-def test_threads_started_under_signals_to_main_leave_the_signals_to_it() -> None:
-    """A SIGTERM the kernel hands to a worker thread never reaches Python's handler while the
-    main thread sleeps in a lock: worker threads must block both signals."""
-    masks: list[set[int]] = []
-
-    def record() -> None:
-        masks.append(set(signal.pthread_sigmask(signal.SIG_BLOCK, [])))
-
-    with proc.signals_to_main():
-        worker = threading.Thread(target=record)
-        worker.start()
-    worker.join()
-    assert {signal.SIGTERM, signal.SIGINT} <= masks[0]
-    main = set(signal.pthread_sigmask(signal.SIG_BLOCK, []))
-    assert signal.SIGTERM not in main and signal.SIGINT not in main  # restored here

@@ -50,7 +50,7 @@ from ..model import Finding, RunStatus, ScannerRun, ScanResult, Severity, sort_f
 from ..policy.evaluate import Verdict
 from ..scanners import SCANNERS
 from ..textutil import clean, one_line
-from ..workers import one_worker
+from ..workers import pool as worker_pool
 from .base import DATA_FRESHNESS_KEYS
 from .sarif_location import IMAGE_SAFE, URI_SAFE, location
 from .sarif_location import artifact_uri as artifact_uri  # re-exported (tests, callers)
@@ -335,7 +335,7 @@ def _sized(runs: Iterator[dict[str, Any]]) -> list[tuple[dict[str, Any], int]]:
     if len(head) < 2:
         return [(r, 0) for r in head]
     out: list[tuple[dict[str, Any], Future[int]]] = []
-    with one_worker("sarif-gz") as pool:
+    with worker_pool("sarif-gz") as pool:
         for r in itertools.chain(head, runs):
             if len(out) >= 2:
                 out[-2][1].result()  # back-pressure: older runs' text is freed
