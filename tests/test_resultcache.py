@@ -146,7 +146,7 @@ def test_key_parts_follow_config_files_and_ignore_the_temp_dir(tmp_path: Path) -
     assert rc.build_key(_Fake(), job, ctx, None, None, {}, per_file=True) is None  # type: ignore[arg-type]
 
 
-# the plan starts pysemgrep by its path when it sits beside semgrep (scanners/semgrep.py)
+# whatever path argv[0] names semgrep by
 @pytest.mark.parametrize("exe", ["semgrep", "/opt/tools/bin/pysemgrep"])
 def test_rules_from_a_registry_are_never_cached(tmp_path: Path, exe: str) -> None:
     ctx = _ctx(tmp_path)

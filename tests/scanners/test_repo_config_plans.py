@@ -132,6 +132,7 @@ def test_trivy_reads_no_config_from_its_working_directory(tmp_path: Path) -> Non
     ("semgrep", ["--conf", "r/all"]), ("semgrep", ["--autofix"]),
     ("semgrep", ["--metrics=on"]), ("semgrep", ["--x-semgrepignore-filename", "x"]),
     ("semgrep", ["--use-git-ignore"]), ("semgrep", ["--remote", "https://e.invalid/r.git"]),
+    ("semgrep", ["--profile"]), ("semgrep", ["--x-tr"]), ("semgrep", ["--legacy"]),
     ("trivy", ["--vex", "repo"]), ("trivy", ["--ignore-policy", "p.rego"]),
     ("trivy", ["--config-policy", "x"]), ("trivy", ["--template", "@/etc/passwd"]),
     ("trivy", ["-f", "template"]), ("trivy", ["--module-dir", "m"]),

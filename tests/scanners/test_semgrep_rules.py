@@ -1,6 +1,6 @@
 """semgrep's rule ids, read from rule files a repository-local policy may add from the
 scanned tree: hostile files give no id and no crash (semgrep itself then refuses them).
-And how semgrep is started: the bundled pack as JSON, pysemgrep directly."""
+And the bundled pack handed to semgrep as JSON."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from posture_gate import toolpath
 from posture_gate.scanners import semgrep
-from posture_gate.scanners.semgrep import bundled_as_json, bundled_rules, entry_point, rule_ids
+from posture_gate.scanners.semgrep import bundled_as_json, bundled_rules, rule_ids
 
 HOSTILE = {
     "not-utf8.yml": b"rules:\n  - id: a\n\xff\xfe\n",
@@ -59,26 +58,3 @@ def test_the_rendering_is_named_by_its_content(tmp_path: Path,
     monkeypatch.setattr(semgrep, "bundled_rules", lambda: pack)
     second, ids = bundled_as_json(tmp_path)
     assert second != first and "pg-eval-renamed" in ids
-
-
-def _script(path: Path, mode: int = 0o755) -> Path:
-    path.write_text("#!/bin/sh\nexit 0\n")
-    path.chmod(mode)
-    return path
-
-
-def test_pysemgrep_is_started_only_from_beside_semgrep(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    tools, other = tmp_path / "tools", tmp_path / "other"
-    tools.mkdir()
-    other.mkdir()
-    monkeypatch.setattr(toolpath, "interpreter_dir", lambda: tmp_path / "no-such-venv")
-    monkeypatch.setenv("PATH", f"{tools}:{other}")
-    _script(other / "pysemgrep")
-    assert entry_point("semgrep") == "semgrep"  # not installed: the run says so
-    _script(tools / "semgrep")
-    assert entry_point("semgrep") == "semgrep"  # a pysemgrep elsewhere is not semgrep's
-    beside = _script(tools / "pysemgrep", 0o644)
-    assert entry_point("semgrep") == "semgrep"  # not executable
-    beside.chmod(0o755)
-    assert entry_point("semgrep") == str(beside)
