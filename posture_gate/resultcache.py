@@ -36,7 +36,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from . import __version__, cachedir, runner, strictjson, toolpath, treedigest
+from . import __version__, cachedir, gogc, runner, strictjson, toolpath, treedigest
 from .model import Finding
 from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
 
@@ -156,7 +156,7 @@ def _trivy_cache_digest(path: Path) -> str:
 
 def _env(job: Job, ctx: ScanContext) -> str:
     inherited = {k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)}
-    given = {k: _normalize(v, ctx) for k, v in job.env.items()}
+    given = {k: _normalize(v, ctx) for k, v in job.env.items() if k not in gogc.NAMES}
     return _canonical({"inherited": inherited, "job": given})
 
 

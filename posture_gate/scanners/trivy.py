@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import excludes as exclude
+from .. import gogc
 from ..errors import ScannerError, ScannerOutputError
 from ..model import Category, Finding, ScannerRun
 from .base import (
@@ -167,7 +168,8 @@ class Trivy(Scanner):
                 argv += ["--skip-files", pattern, "--skip-dirs", pattern]
             argv += [*settings.extra_args, "."]
             jobs.append(Job(name=self.name, scanner=self.name, argv=tuple(argv),
-                            required=settings.required, timeout=settings.timeout,
+                            env=gogc.settings(), required=settings.required,
+                            timeout=settings.timeout,
                             meta={**meta, "mode": "fs"}))
         image_scanners = [str(s) for s in opts.get("image_scanners") or DEFAULT_IMAGE_SCANNERS]
         for n, image in enumerate(ctx.images):
@@ -180,7 +182,7 @@ class Trivy(Scanner):
                 name=f"{self.name}-image" + (f"-{n + 1}" if n else ""), scanner=self.name,
                 argv=(self.executable, "image", *common, *listed, *settings.extra_args,
                       *source),
-                required=settings.required, timeout=settings.timeout,
+                env=gogc.settings(), required=settings.required, timeout=settings.timeout,
                 meta={**meta, "scanners": image_scanners, "mode": "image", "image": image}))
         return jobs
 
