@@ -100,9 +100,9 @@ def test_run_all_lowers_every_job_but_the_costliest(tmp_path: Path) -> None:
     assert nice == [low, _own_nice(), low], [o.run.reason for o in done]
 
 
-def test_the_lead_is_semgrep_among_the_bundled_scanners() -> None:
+def test_the_lead_is_trivy_among_the_bundled_scanners() -> None:
     planned = [(SCANNERS[n], Job(name=n, scanner=n, argv=(n,)))
                for n in ("pip-audit", "bandit", "semgrep", "trivy", "zizmor")]
     first = lead(planned)
-    assert first is not None and first.name == "semgrep"
+    assert first is not None and first.name == "trivy"
     assert lead(planned[:1]) is None  # alone, nothing competes with it

@@ -86,7 +86,7 @@ class Bandit(Scanner):
     config_files = frozenset({".bandit", "pyproject.toml", "setup.cfg"})
     honourable = frozenset({".bandit", "pyproject.toml"})  # setup.cfg: never read
     merge_rank = 1
-    cost = 2
+    cost = 3
     # 0 no issues, 1 issues found; 2 is a usage/config error.
     ok_exit_codes = frozenset({0, 1})
     # -o writes a file; --ini, -c and -b read configuration or a baseline posture-gate
