@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -120,6 +121,24 @@ def bundled_as_json(work_dir: Path) -> tuple[Path, set[str]]:
 ENGINE = ("scan", "--experimental")
 
 
+def jobs() -> int:
+    """semgrep's parallelism: half the cores this process may run on. Its default, every
+    core, runs OCaml domains that share one heap and collect it together: on 2 cores,
+    with the other scanners running too, -j 2 spent 60 % more CPU than -j 1 for 3 % less
+    wall (1,011 files: 15.5 s vs 9.8 s CPU, 8.8 s vs 9.0 s), and the scan is CPU bound."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, cores // 2)
+
+
+def _sets_jobs(args: Sequence[str]) -> bool:
+    # both forms together are refused by semgrep: the scan would fail, not run slower
+    return any(a in ("-j", "--jobs") or a.startswith("--jobs=")
+               or (a.startswith("-j") and a[2:].isdigit()) for a in args)
+
+
 # semgrep's error levels, and its severity words (legacy and the newer five-level scale)
 _LEVELS = frozenset({"error", "warn", "info"})
 _SEVERITIES = frozenset({"ERROR", "WARNING", "INFO", "INVENTORY", "EXPERIMENT", "CRITICAL",
@@ -219,6 +238,8 @@ class Semgrep(Scanner):
         # semgrep 1.185.0 follows no symlink; excluded all the same should that change
         for rel in ctx.outside_links:
             argv += ["--exclude", "/" + _gitignore_literal(rel)]
+        if not _sets_jobs(settings.extra_args):  # a trusted policy's -j wins
+            argv += ["--jobs", str(jobs())]
         argv += list(settings.extra_args)
         argv += [str(p) for p in opts.get("paths") or ["."]]
         env = {"SEMGREP_ENABLE_VERSION_CHECK": "0", "SEMGREP_SEND_METRICS": "off",

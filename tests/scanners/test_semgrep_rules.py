@@ -1,16 +1,18 @@
 """semgrep's rule ids, read from rule files a repository-local policy may add from the
 scanned tree: hostile files give no id and no crash (semgrep itself then refuses them).
-And the bundled pack handed to semgrep as JSON."""
+And how semgrep is started: the bundled pack as JSON, half the cores."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from posture_gate.scanners import semgrep
-from posture_gate.scanners.semgrep import bundled_as_json, bundled_rules, rule_ids
+from posture_gate.scanners.base import ScanContext, ScannerSettings
+from posture_gate.scanners.semgrep import Semgrep, bundled_as_json, bundled_rules, rule_ids
 
 HOSTILE = {
     "not-utf8.yml": b"rules:\n  - id: a\n\xff\xfe\n",
@@ -58,3 +60,22 @@ def test_the_rendering_is_named_by_its_content(tmp_path: Path,
     monkeypatch.setattr(semgrep, "bundled_rules", lambda: pack)
     second, ids = bundled_as_json(tmp_path)
     assert second != first and "pg-eval-renamed" in ids
+
+
+def _jobs_flags(tmp_path: Path, args: tuple[str, ...] = ()) -> list[str]:
+    ctx = ScanContext(root=tmp_path, work_dir=tmp_path / "work")
+    (job,) = Semgrep().plan(ScannerSettings(name="semgrep", options={}, extra_args=args), ctx)
+    return [a for i, a in enumerate(job.argv)
+            if a.startswith(("-j", "--jobs")) or job.argv[i - 1] in ("-j", "--jobs")]
+
+
+@pytest.mark.parametrize(("cores", "jobs"), [(1, "1"), (2, "1"), (3, "1"), (4, "2"), (16, "8")])
+def test_semgrep_gets_half_the_cores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     cores: int, jobs: str) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)))
+    assert _jobs_flags(tmp_path) == ["--jobs", jobs]
+
+
+@pytest.mark.parametrize("args", [("-j", "3"), ("-j3",), ("--jobs", "3"), ("--jobs=3",)])
+def test_a_trusted_policys_jobs_win(tmp_path: Path, args: tuple[str, ...]) -> None:
+    assert _jobs_flags(tmp_path, args) == list(args)
