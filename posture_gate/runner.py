@@ -121,7 +121,7 @@ def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path, *,
     explained = scanner.explain_failure(redact(done.stderr_tail)) if done.returncode else None
     try:
         if done.returncode not in scanner.ok_exit_codes:
-            detail = explained or last_line(redact(done.stderr_tail))
+            detail = explained if explained is not None else last_line(redact(done.stderr_tail))
             raise ScannerError(scanner.name, f"exited with code {done.returncode}"
                                + (f": {detail}" if detail else ""))
         try:
@@ -129,7 +129,7 @@ def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path, *,
         except ScannerError as exc:
             if explained:
                 raise ScannerError(scanner.name, explained) from None
-            detail = last_line(redact(done.stderr_tail))
+            detail = explained if explained is not None else last_line(redact(done.stderr_tail))
             if detail and done.returncode != 0:
                 raise ScannerError(scanner.name, f"{exc.reason}; exit code {done.returncode}: "
                                    f"{detail}") from None

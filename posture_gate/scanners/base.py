@@ -210,8 +210,8 @@ class Scanner:
         return None
 
     def explain_failure(self, stderr: str) -> str | None:
-        """The tool's own error (the tail of its stderr) as one plain line, or None to
-        quote its last line as it is."""
+        """The tool's own error (the tail of its stderr) as one plain line, None to quote
+        its last line as it is, or "" when it printed nothing that says what failed."""
         return None
 
     def enrich(self, findings: tuple[Finding, ...], job: Job, ctx: ScanContext) -> Enriched:

@@ -133,6 +133,26 @@ def jobs() -> int:
     return max(1, cores // 2)
 
 
+# osemgrep's stderr: a warning on every run that passes an --x- flag (the plan does), log
+# lines stamped `[00.06][ERROR]: ...`, and Cmdliner's usage errors wrapped onto indented lines
+_X_WARNING = "options starting with '--x-'"
+_STAMP = re.compile(r"^\[[\d.]+\]\[[A-Z]+\]:\s*")
+
+
+def explain(stderr: str) -> str:
+    """The last message semgrep printed, unwrapped; "" when only its --x- warning is there
+    (a rule error is in its JSON output, which is not kept when the run failed)."""
+    messages: list[str] = []
+    for line in stderr.splitlines():
+        if not line.strip() or _X_WARNING in line:
+            continue
+        if line[:1].isspace() and messages:
+            messages[-1] += " " + line.strip()
+        else:
+            messages.append(_STAMP.sub("", line.strip()))
+    return one_line(messages[-1], 300) if messages else ""
+
+
 def _sets_jobs(args: Sequence[str]) -> bool:
     # both forms together are refused by semgrep: the scan would fail, not run slower
     return any(a in ("-j", "--jobs") or a.startswith("--jobs=")
@@ -260,6 +280,9 @@ class Semgrep(Scanner):
         if not python_files:
             return None
         return replace(settings, options={**settings.options, "paths": list(python_files)})
+
+    def explain_failure(self, stderr: str) -> str | None:
+        return explain(stderr)
 
     def version_argv(self) -> list[str]:
         return [self.executable, "--version", "--disable-version-check"]
