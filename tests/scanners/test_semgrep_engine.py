@@ -62,9 +62,11 @@ def _pysemgrep(job: Job) -> list[str]:
     return [str(bin_dir() / "pysemgrep"), "scan", *rest]
 
 
-def _both(root: Path, settings: ScannerSettings, links: tuple[str, ...] = ()
+def _both(root: Path, settings: ScannerSettings, links: tuple[str, ...] = (),
+          honour: frozenset[str] = frozenset()
           ) -> tuple[dict[str, object], dict[str, object], tuple[Finding, ...]]:
-    ctx = ScanContext(root=root, work_dir=root.parent / "work", outside_links=links)
+    ctx = ScanContext(root=root, work_dir=root.parent / "work", outside_links=links,
+                      honor_repo_config=honour)
     ctx.work_dir.mkdir(exist_ok=True)
     scanner = Semgrep()
     (job,) = scanner.plan(settings, ctx)
@@ -93,6 +95,17 @@ def test_osemgrep_scans_a_hostile_tree_as_pysemgrep_does(tmp_path: Path) -> None
     assert not paths & {"tests/t.py", "venv/lib/v.py", "build/b.py", "big.py", "out.py"}
     assert not any(p.startswith("out/") for p in paths)
     assert "broken.py" in doc["paths"]["scanned"]  # type: ignore[index]
+
+
+def test_an_honoured_semgrepignore_is_read_as_pysemgrep_reads_it(tmp_path: Path) -> None:
+    # a trusted policy may honour the tree's .semgrepignore files (honor_repo_config)
+    root, links = _tree(tmp_path)
+    (root / ".semgrepignore").write_text("nosem.py\n/src/\n")
+    _, _, found = _both(root, ScannerSettings(name="semgrep", options={}), links,
+                        frozenset({".semgrepignore"}))
+    paths = _paths(found)
+    assert "latin1.py" in paths and not paths & {"nosem.py", "src/a*b [c].py"}
+    assert not any(p.startswith("app/") for p in paths)  # app/.semgrepignore: *.py
 
 
 def test_osemgrep_scans_named_files_as_pysemgrep_does(tmp_path: Path) -> None:
