@@ -42,9 +42,9 @@ def package_key(ecosystem: str, name: str) -> str:
 class _Mirror:
     """The advisory source, read (for its digest) and indexed (from the cache, or built)
     once each, by whoever needs it first; the others wait. load(deferred=True) leaves both
-    to the first use: in a scan, the result cache's key for pip-audit and pip-audit's first
-    query, when the other scanners have started. (A build is a second of CPU for the PyPI
-    database and holds the GIL: on a thread of its own it slowed the planning instead.)"""
+    to the first use: in a scan, the result cache's key for pip-audit (the digest), then
+    the scan itself once every scanner has started. (A build is a second of CPU for the
+    PyPI database and holds the GIL: on a thread of its own it slowed the planning.)"""
 
     def __init__(self, source: Path, cache_dir: Path | None) -> None:
         self._source, self._cache_dir = source, cache_dir

@@ -208,12 +208,18 @@ def scan(policy: Policy, opts: ScanOptions,
                                   resultcache.KIND) if opts.result_cache else None
         surveyed: list[Tree] = []  # coverage's look at the tree, taken while scanners run
 
-        def survey_tree() -> None:
+        def meanwhile() -> None:
+            """Once every job has started: the advisory index (the scan waits for it below
+            anyway; pip-audit's first query, after its ~0.4 s of imports, would start a cold
+            build later: 3.33 -> 2.88 s cold on djangogirls), then coverage's survey."""
+            if db is not None:
+                with contextlib.suppress(Exception):  # raised again, to its users, below
+                    db.wait()
             if not opts.only and not opts.changed_since:  # narrowed: says nothing of the tree
                 surveyed.append(survey(root, exclude_dirs))
         outcomes = run_cached(jobs, ctx, staged,
                               resultcache.ResultCache(results) if results else None,
-                              policy.scanner_settings(), changed, meanwhile=survey_tree)
+                              policy.scanner_settings(), changed, meanwhile=meanwhile)
         if db is not None:
             db.wait()  # an index that could not be built ends the scan here (exit 2)
         publish_raw(staged, opts.output_dir)
