@@ -211,7 +211,7 @@ def scan(policy: Policy, opts: ScanOptions,
         def meanwhile() -> None:
             """Once every job has started: the advisory index (the scan waits for it below
             anyway; pip-audit's first query, after its ~0.4 s of imports, would start a cold
-            build later: 3.33 -> 2.88 s cold on djangogirls), then coverage's survey."""
+            build later: about 3.3 -> 2.9 s cold on djangogirls), then coverage's survey."""
             if db is not None:
                 with contextlib.suppress(Exception):  # raised again, to its users, below
                     db.wait()
