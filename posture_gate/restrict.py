@@ -22,7 +22,7 @@ from .scanners.base import Job
 # Characters a path handed to a tool may hold: anything else (newline, control
 # characters, a leading dash) gets the full job, never a pattern that could mean more.
 _PLAIN = re.compile(r"^[A-Za-z0-9_./+@%=,~ -]+$")
-_BANDIT_INCLUDE = ("*.py", "*.pyw")  # bandit's default `include` (no -c config given)
+BANDIT_INCLUDE = ("*.py", "*.pyw")  # bandit's default `include` (no -c config given)
 _GITIGNORE_SPECIAL = re.compile(r"([\\*?\[\]!# ])")
 NOTHING = "nothing"  # none of the files would be scanned: no run is needed
 
@@ -68,7 +68,7 @@ def _bandit(job: Job, files: Sequence[str]) -> Job | str | None:
             path = _spell(target, rel)
             # a target that is the file itself is scanned whatever its name (no glob test)
             if path is not None and (path == target or any(
-                    fnmatch.fnmatch(path, g) for g in _BANDIT_INCLUDE)):
+                    fnmatch.fnmatch(path, g) for g in BANDIT_INCLUDE)):
                 spelled.append(path)
                 break
     if not spelled:

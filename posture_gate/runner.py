@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
-from . import proc, progress, toolpath, workers
+from . import proc, progress, shards, toolpath, workers
 from .errors import ScannerError
 from .fsutil import human_size, write_atomic
 from .model import Finding, RunStatus, ScannerRun
@@ -188,6 +188,24 @@ def _run_reported(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path,
     return done
 
 
+def _run_parts(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path,
+               nice: int) -> JobOutcome:
+    """`job` as its parts (shards.py), run at once and told as the one job; whole when it
+    has none (planned here, on the job's thread: weighing walks the tree)."""
+    parts = shards.plan(scanner, job, ctx.root)
+    if parts is None:
+        return _run_reported(scanner, job, ctx, out_dir, nice)
+    progress.job_started(job)
+    started = time.monotonic()
+    with workers.pool("shard", len(parts)) as inner:
+        futures = [inner.submit(run_job, scanner, part, ctx, out_dir, nice=nice)
+                   for part in parts]
+        done = [(o.run, o.findings) for o in (f.result() for f in futures)]
+    run, findings = shards.merge(scanner, job, done, out_dir, RAW_DIR, started)
+    progress.job_finished(job, run)
+    return JobOutcome(run=run, findings=findings)
+
+
 def lead(planned: Sequence[tuple[Scanner, Job]]) -> Job | None:
     """The job expected to take longest (the first of the costliest scanner's): the scan
     ends when it does, so it keeps full CPU priority."""
@@ -214,7 +232,8 @@ class Launcher:
 
     def start(self, scanner: Scanner, job: Job) -> Future[JobOutcome]:
         nice = 0 if self._first in (None, job.name) else BACKGROUND_NICE
-        return self._pool.submit(_run_reported, scanner, job, self._ctx, self._out_dir, nice)
+        run = _run_parts if scanner.shardable else _run_reported
+        return self._pool.submit(run, scanner, job, self._ctx, self._out_dir, nice)
 
     def __enter__(self) -> Launcher:
         return self

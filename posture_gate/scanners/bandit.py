@@ -87,6 +87,7 @@ class Bandit(Scanner):
     honourable = frozenset({".bandit", "pyproject.toml"})  # setup.cfg: never read
     merge_rank = 1
     cost = 3
+    shardable = True  # single-threaded: the floor of a scan of a large Python tree
     # 0 no issues, 1 issues found; 2 is a usage/config error.
     ok_exit_codes = frozenset({0, 1})
     # -o writes a file; --ini, -c and -b read configuration or a baseline posture-gate
@@ -188,6 +189,21 @@ class Bandit(Scanner):
                 suppression=_inline(test_id, test_name, source),
             ))
         return Parsed(findings=tuple(findings), raw_count=len(results), warnings=tuple(warnings))
+
+    def merge_raw(self, docs: list[Any]) -> Any:
+        """One bandit report of its parts: results and errors in turn, per-file metrics
+        side by side, _totals summed."""
+        totals: dict[str, Any] = {}
+        metrics: dict[str, Any] = {}
+        for doc in docs:
+            for name, value in doc["metrics"].items():
+                if name != "_totals":
+                    metrics[name] = value
+            for k, v in doc["metrics"]["_totals"].items():
+                totals[k] = totals.get(k, 0) + v if isinstance(v, int) else v
+        return {**docs[0], "metrics": {**metrics, "_totals": totals},
+                "results": [r for d in docs for r in d["results"]],
+                "errors": [e for d in docs for e in d["errors"]]}
 
     def redact(self, doc: Any) -> Any:
         results = doc.get("results") if isinstance(doc, dict) else None

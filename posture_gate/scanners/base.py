@@ -171,6 +171,9 @@ class Scanner:
     # How long a run usually takes next to the others (a rank, higher is longer): the runner
     # leaves the longest job at full CPU priority and lowers the rest (runner.run_all).
     cost: ClassVar[int] = 1
+    # A whole-tree run may be split into parts over disjoint subtrees, run at once and
+    # their raw outputs merged (merge_raw): shards.py
+    shardable: ClassVar[bool] = False
     # ScannerRun property -> label, for the data-freshness lines of the reports
     freshness: ClassVar[Mapping[str, str]] = {}
     # Configuration and ignore files the tool would read from the scanned tree (by file
@@ -222,6 +225,10 @@ class Scanner:
     def redact(self, doc: Any) -> Any:
         """The raw document with source snippets and secret matches removed, for keeping."""
         return doc
+
+    def merge_raw(self, docs: list[Any]) -> Any:
+        """The (redacted) raw documents of a sharded run's parts as one (shardable only)."""
+        raise NotImplementedError(self.name)
 
     def gitlab_feeds(self, run: ScannerRun) -> frozenset[str]:
         """The GitLab report types whose status this run decides."""
