@@ -106,6 +106,18 @@ def copy_webapp(dest: Path) -> Path:
     return target
 
 
+def webapp_with_links_out(dest: Path, code: str) -> tuple[Path, tuple[str, ...]]:
+    """copy_webapp plus a directory and a .py file linked from outside the tree, each
+    holding `code`: (root, the links as ScanContext.outside_links names them)."""
+    root = copy_webapp(dest)
+    outside = dest / "outside"
+    outside.mkdir()
+    (outside / "evil.py").write_text(code)
+    (root / "out").symlink_to(outside)
+    (root / "out.py").symlink_to(outside / "evil.py")
+    return root, ("out", "out.py")
+
+
 @pytest.fixture
 def webapp(tmp_path: Path) -> Path:
     return copy_webapp(tmp_path)

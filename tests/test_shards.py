@@ -16,16 +16,13 @@ from posture_gate.model import Finding, RunStatus, ScannerRun
 from posture_gate.scanners import SCANNERS
 from posture_gate.scanners.bandit import Bandit
 from posture_gate.scanners.base import Job, ScanContext, ScannerSettings
-from tests.conftest import cli_env, copy_webapp, run_cli
+from tests.conftest import cli_env, copy_webapp, run_cli, webapp_with_links_out
 
 SHELL = 'import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n'
 
 
 def _tree(tmp_path: Path) -> tuple[Path, tuple[str, ...]]:
-    root = copy_webapp(tmp_path)
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "evil.py").write_text(SHELL)
+    root, links = webapp_with_links_out(tmp_path, SHELL)
     for rel in ("pkg_a/one.py", "pkg_a/two.py", "pkg_a/deep/er/three.py", "pkg_b/four.py",
                 "pkg_b/gui.pyw", "weird.py/inside.py", "tests/t.py", "venv/lib/v.py",
                 "pkg_c/__init__.py", "top.py"):
@@ -33,9 +30,7 @@ def _tree(tmp_path: Path) -> tuple[Path, tuple[str, ...]]:
         (root / rel).write_text(SHELL + f"# {rel}\n" + "x = 1\n" * 50)
     (root / "pkg_b" / "notes.txt").write_text(SHELL)
     (root / "alias").symlink_to(root / "pkg_a")  # os.walk lists it, never descends
-    (root / "out").symlink_to(outside)
-    (root / "out.py").symlink_to(outside / "evil.py")
-    return root, ("out", "out.py")
+    return root, links
 
 
 def _job(root: Path, links: tuple[str, ...]) -> Job:

@@ -16,7 +16,7 @@ import pytest
 from posture_gate.model import Finding
 from posture_gate.scanners.base import Job, ScanContext, ScannerSettings
 from posture_gate.scanners.semgrep import ENGINE, Semgrep, bundled_rules
-from tests.conftest import bin_dir, cli_env, copy_webapp
+from tests.conftest import bin_dir, cli_env, copy_webapp, webapp_with_links_out
 
 pytestmark = pytest.mark.slow
 
@@ -24,10 +24,7 @@ SHELL = 'import os\n\n\ndef run(cmd):\n    os.system("ls " + cmd)\n'
 
 
 def _tree(tmp_path: Path) -> tuple[Path, tuple[str, ...]]:
-    root = copy_webapp(tmp_path)
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "evil.py").write_text(SHELL)
+    root, links = webapp_with_links_out(tmp_path, SHELL)
     files = {
         ".semgrepignore": "*\n", "app/.semgrepignore": "*.py\n", ".gitignore": "*.py\n",
         "nosem.py": SHELL.replace("+ cmd)", "+ cmd)  # nosemgrep"),
@@ -39,9 +36,7 @@ def _tree(tmp_path: Path) -> tuple[Path, tuple[str, ...]]:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
     (root / "latin1.py").write_bytes(b"# \xe9\xff\n" + SHELL.encode())
-    (root / "out").symlink_to(outside)
-    (root / "out.py").symlink_to(outside / "evil.py")
-    return root, ("out", "out.py")
+    return root, links
 
 
 def _paths(found: tuple[Finding, ...]) -> set[str]:
