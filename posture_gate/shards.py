@@ -55,8 +55,11 @@ def plan(scanner: Scanner, job: Job, root: Path, parts: int | None = None,
     if not ini.endswith("/bandit.ini"):  # an honoured .bandit may name targets of its own
         return None
     excluded = argv[argv.index("-x") + 1].split(",") if "-x" in argv[:-1] else []
-    units = _units(root, n, [os.path.join(x, "*") if (root / x).is_dir() else x
-                             for x in excluded if x])
+    try:
+        units = _units(root, n, [os.path.join(x, "*") if (root / x).is_dir() else x
+                                 for x in excluded if x])
+    except OSError:  # a tree it cannot weigh is scanned whole
+        return None
     if units is None or sum(size for _, size in units) < min_bytes:
         return None
     bins: list[tuple[int, list[str]]] = [(0, []) for _ in range(n)]
