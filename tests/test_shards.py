@@ -116,8 +116,10 @@ def _part(tmp_path: Path, n: int, status: RunStatus, results: int
           ) -> tuple[ScannerRun, tuple[Finding, ...]]:
     raw = tmp_path / "raw" / f"bandit.{n}.json"
     raw.parent.mkdir(exist_ok=True)
-    doc = {"errors": [], "generated_at": f"t{n}", "results": [{"n": n}] * results,
-           "metrics": {f"./f{n}.py": {"loc": n}, "_totals": {"loc": n, "SEVERITY.HIGH": results}}}
+    doc = {"errors": [], "generated_at": f"t{n}",
+           "results": [{"n": n, "filename": f"././f{n}.py"}] * results,  # handed by name
+           "metrics": {f"././f{n}.py": {"loc": n}, f"./d{n}/g.py": {"loc": 0},
+                       "_totals": {"loc": n, "SEVERITY.HIGH": results}}}
     if status is RunStatus.OK:
         raw.write_text(json.dumps(doc))
     run = ScannerRun(name=f"bandit.{n}", scanner="bandit", status=status,
@@ -137,8 +139,10 @@ def test_parts_merge_into_the_one_job(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == ["bandit.json"]
     doc = json.loads((tmp_path / "raw" / "bandit.json").read_text())
     assert doc["metrics"]["_totals"] == {"loc": 3, "SEVERITY.HIGH": 2}
-    assert sorted(doc["metrics"]) == ["./f1.py", "./f2.py", "_totals"]
-    assert len(doc["results"]) == 2 and doc["generated_at"] == "t1"
+    assert sorted(doc["metrics"]) == ["./d1/g.py", "./d2/g.py", "./f1.py", "./f2.py",
+                                      "_totals"]
+    assert doc["results"] == [{"n": 1, "filename": "./f1.py"}] * 2
+    assert doc["generated_at"] == "t1"
 
 
 def test_a_failed_part_fails_the_job_and_leaves_no_raw_output(tmp_path: Path) -> None:
@@ -164,6 +168,9 @@ def test_a_real_scan_splits_a_large_tree_and_fails_when_a_part_fails(tmp_path: P
     (run,) = doc["scanners"]
     assert run["name"] == "bandit" and run["properties"]["parts"] == 2
     assert sorted(p.name for p in (out / "raw").iterdir()) == ["bandit.json"]
+    raw = json.loads((out / "raw" / "bandit.json").read_text())
+    walked = {f"./pkg{i % 4}/m{i}.py" for i in range(40)}  # as a whole run spells them
+    assert walked <= set(raw["metrics"]) and walked <= {r["filename"] for r in raw["results"]}
     assert {f["location"]["path"] for f in doc["findings"]} >= {f"pkg{i % 4}/m{i}.py"
                                                                 for i in range(40)}
     (root / "pkg3" / "broken.py").write_text("def f(:\n")

@@ -192,18 +192,24 @@ class Bandit(Scanner):
 
     def merge_raw(self, docs: list[Any]) -> Any:
         """One bandit report of its parts: results and errors in turn, per-file metrics
-        side by side, _totals summed."""
+        side by side, _totals summed; a file a part was handed by name (bandit prints
+        `././a.py`) spelled as the whole run's walk prints it (`./a.py`)."""
+        def walked(path: str) -> str:
+            return path[2:] if path.startswith("././") else path
+
         totals: dict[str, Any] = {}
         metrics: dict[str, Any] = {}
         for doc in docs:
             for name, value in doc["metrics"].items():
                 if name != "_totals":
-                    metrics[name] = value
+                    metrics[walked(name)] = value
             for k, v in doc["metrics"]["_totals"].items():
                 totals[k] = totals.get(k, 0) + v if isinstance(v, int) else v
         return {**docs[0], "metrics": {**metrics, "_totals": totals},
-                "results": [r for d in docs for r in d["results"]],
-                "errors": [e for d in docs for e in d["errors"]]}
+                "results": [{**r, "filename": walked(r["filename"])}
+                            for d in docs for r in d["results"]],
+                "errors": [{**e, "filename": walked(e["filename"])}
+                           for d in docs for e in d["errors"]]}
 
     def redact(self, doc: Any) -> Any:
         results = doc.get("results") if isinstance(doc, dict) else None
