@@ -6,6 +6,14 @@ from __future__ import annotations
 import os
 
 
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, else the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def lower(pid: int, by: int) -> None:
     """Set after the start, on the new session's process group (not in preexec_fn, which is
     unsafe in a threaded program): a child it forked in the meantime is lowered too.

@@ -49,19 +49,26 @@ def accepts_files(scanner: str) -> bool:
     return scanner in ("bandit", "semgrep")
 
 
-def _bandit(job: Job, files: Sequence[str]) -> Job | str | None:
-    argv = list(job.argv)
+def bandit_form(argv: Sequence[str]) -> tuple[list[str], list[str]] | None:
+    """(targets, the flags after them) of a bandit job as the plan makes it: `-r TARGETS
+    -f ...` with posture-gate's own ini and no -c; None otherwise (a config file may change
+    bandit's include globs, an honoured .bandit its targets)."""
     if len(argv) < 3 or argv[1] != "-r" or "-f" not in argv:
         return None
-    end = argv.index("-f")
-    targets = argv[2:end]
-    rest = argv[end:]
-    # a config file (-c) may change bandit's include globs; an honoured .bandit its targets
+    end = list(argv).index("-f")
+    targets, rest = list(argv[2:end]), list(argv[end:])
     if "-c" in rest or not targets:
         return None
-    ini = rest[rest.index("--ini") + 1] if "--ini" in rest else ""
-    if not ini.endswith("/bandit.ini"):
+    ini = rest[rest.index("--ini") + 1] if "--ini" in rest[:-1] else ""
+    return (targets, rest) if ini.endswith("/bandit.ini") else None
+
+
+def _bandit(job: Job, files: Sequence[str]) -> Job | str | None:
+    argv = list(job.argv)
+    form = bandit_form(argv)
+    if form is None:
         return None
+    targets, rest = form
     spelled: list[str] = []
     for rel in files:
         for target in targets:

@@ -118,10 +118,11 @@ def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path, *,
     version = scanner.output_version(data) or scanner_version(scanner)
     tested = _tested(scanner, version)
     # stderr only: stdout is the report itself and may quote a secret it found.
-    explained = scanner.explain_failure(redact(done.stderr_tail)) if done.returncode else None
+    tail = redact(done.stderr_tail)
+    explained = scanner.explain_failure(tail) if done.returncode else None
+    detail = explained if explained is not None else last_line(tail)
     try:
         if done.returncode not in scanner.ok_exit_codes:
-            detail = explained if explained is not None else last_line(redact(done.stderr_tail))
             raise ScannerError(scanner.name, f"exited with code {done.returncode}"
                                + (f": {detail}" if detail else ""))
         try:
@@ -129,7 +130,6 @@ def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path, *,
         except ScannerError as exc:
             if explained:
                 raise ScannerError(scanner.name, explained) from None
-            detail = explained if explained is not None else last_line(redact(done.stderr_tail))
             if detail and done.returncode != 0:
                 raise ScannerError(scanner.name, f"{exc.reason}; exit code {done.returncode}: "
                                    f"{detail}") from None

@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from . import priority
 from .fsutil import write_atomic
 from .model import Finding, RunStatus, ScannerRun
-from .restrict import BANDIT_INCLUDE, plain
+from .restrict import BANDIT_INCLUDE, bandit_form, plain
 from .scanners.base import Job, Scanner
 
 Outcome = tuple[ScannerRun, tuple[Finding, ...]]
@@ -31,30 +32,20 @@ MIN_BYTES = 1_000_000  # of Python to scan: below, a second process costs more t
 MAX_TARGETS = 200
 
 
-def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 def plan(scanner: Scanner, job: Job, root: Path, parts: int | None = None,
          min_bytes: int = MIN_BYTES) -> list[Job] | None:
     """`job` as `parts` jobs (default: up to half the cores, 2 at least), or None."""
     if parts is None:
-        if cores() < 2:
+        cores = priority.cores()
+        if cores < 2:
             return None
-        parts = max(2, min(cores() // 2, 4))
+        parts = max(2, min(cores // 2, 4))
     n = parts
-    if n < 2 or not scanner.shardable:
+    form = bandit_form(job.argv) if scanner.shardable else None
+    if n < 2 or form is None or form[0] != ["."]:
         return None
-    argv = list(job.argv)
-    if argv[1:3] != ["-r", "."] or "-f" not in argv or argv.index("-f") != 3 or "-c" in argv:
-        return None
-    ini = argv[argv.index("--ini") + 1] if "--ini" in argv[:-1] else ""
-    if not ini.endswith("/bandit.ini"):  # an honoured .bandit may name targets of its own
-        return None
-    excluded = argv[argv.index("-x") + 1].split(",") if "-x" in argv[:-1] else []
+    argv, rest = job.argv, form[1]
+    excluded = rest[rest.index("-x") + 1].split(",") if "-x" in rest[:-1] else []
     try:
         units = _units(root, n, [os.path.join(x, "*") if (root / x).is_dir() else x
                                  for x in excluded if x])
@@ -71,7 +62,7 @@ def plan(scanner: Scanner, job: Job, root: Path, parts: int | None = None,
         return None
     used[0] += [t for weight, targets in bins if not weight for t in targets]
     used = [sorted(targets) for targets in used]
-    return [replace(job, name=f"{job.name}.{i + 1}", argv=(argv[0], "-r", *targets, *argv[3:]))
+    return [replace(job, name=f"{job.name}.{i + 1}", argv=(argv[0], "-r", *targets, *rest))
             for i, targets in enumerate(used)]
 
 
@@ -80,7 +71,7 @@ def _units(root: Path, n: int, excluded: list[str]) -> list[tuple[str, int]] | N
     as it applies them: only to weigh the parts), the largest directories split until the
     parts can be balanced; None when a name cannot be handed over as it is."""
     weight: dict[str, int] = {}  # bytes under each directory and of each file, one walk
-    for path in _walk(root, "."):
+    for path in _walk(root):
         if any(fnmatch.fnmatch(path, x) or x in path for x in excluded):
             continue
         size, parts = _file_size(root / path), path.split("/")
@@ -135,11 +126,11 @@ def _file_size(path: Path) -> int:
         return 0
 
 
-def _walk(root: Path, target: str) -> list[str]:
-    """The files os.walk finds under `target` that match the include globs, spelled as
-    bandit spells them (`./a/b.py`)."""
+def _walk(root: Path) -> list[str]:
+    """The files os.walk finds under the root that match the include globs, spelled as
+    bandit's walk of `.` spells them (`./a/b.py`)."""
     return ["./" + os.path.relpath(os.path.join(top, name), root)
-            for top, _, files in os.walk(root / target) for name in files
+            for top, _, files in os.walk(root) for name in files
             if any(fnmatch.fnmatch(name, g) for g in BANDIT_INCLUDE)]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from posture_gate import shards
+from posture_gate import priority, shards
 from posture_gate.model import Finding, RunStatus, ScannerRun
 from posture_gate.scanners import SCANNERS
 from posture_gate.scanners.bandit import Bandit
@@ -100,9 +100,9 @@ def test_odd_names_small_trees_one_core_and_other_scanners_stay_whole(
     assert shards.plan(Bandit(), job, root, parts=2, min_bytes=0) is not None
     assert shards.plan(Bandit(), job, root, parts=2) is None  # under MIN_BYTES
     assert shards.plan(SCANNERS["semgrep"], job, root, parts=2, min_bytes=0) is None
-    monkeypatch.setattr(shards, "cores", lambda: 1)
+    monkeypatch.setattr(priority, "cores", lambda: 1)
     assert shards.plan(Bandit(), job, root, min_bytes=0) is None
-    monkeypatch.setattr(shards, "cores", lambda: 8)
+    monkeypatch.setattr(priority, "cores", lambda: 8)
     assert len(shards.plan(Bandit(), job, root, min_bytes=0) or []) >= 2
     (root / "pkg_a" / "a*b").mkdir()  # walked by bandit inside ./pkg_a: never handed over
     assert shards.plan(Bandit(), job, root, parts=2, min_bytes=0) is not None

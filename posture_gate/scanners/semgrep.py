@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import excludes as exclude
-from .. import yamlfast
+from .. import priority, yamlfast
 from ..errors import ScannerError, ScannerOutputError
 from ..model import Category, Suppression
 from ..textutil import one_line
@@ -35,6 +34,7 @@ from .base import (
     code_finding,
     confidence_from_word,
     cwe_ids,
+    forbidden_arg,
     frozen,
     line_number,
     load_json_object,
@@ -126,11 +126,7 @@ def jobs() -> int:
     core, runs OCaml domains that share one heap and collect it together: on 2 cores -j 2
     spent 60 % more CPU than -j 1 for 3 % less wall (semgrep alone on 1,011 files: 15.5 vs
     9.8 s CPU, 8.8 vs 9.0 s), and beside the other scanners a scan is CPU bound."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(1, cores // 2)
+    return max(1, priority.cores() // 2)
 
 
 # osemgrep's stderr: a warning on every run that passes an --x- flag (the plan does), log
@@ -154,9 +150,9 @@ def explain(stderr: str) -> str:
 
 
 def _sets_jobs(args: Sequence[str]) -> bool:
-    # both forms together are refused by semgrep: the scan would fail, not run slower
-    return any(a in ("-j", "--jobs") or a.startswith("--jobs=")
-               or (a.startswith("-j") and a[2:].isdigit()) for a in args)
+    # the forbidden-flag reader knows every spelling (-j 3, -j3, --jobs=3, a cluster); two
+    # -j flags are refused by semgrep: the scan would fail, not run slower
+    return forbidden_arg(args, frozenset({"-j", "--jobs"})) is not None
 
 
 # semgrep's error levels, and its severity words (legacy and the newer five-level scale)

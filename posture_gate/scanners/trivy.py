@@ -150,6 +150,7 @@ class Trivy(Scanner):
     def plan(self, settings: ScannerSettings, ctx: ScanContext) -> list[Job]:
         opts = settings.options
         jobs = []
+        go_env = gogc.settings()  # the memory limits, read once for every job
         fs_scanners = [str(s) for s in opts.get("scanners") or DEFAULT_FS_SCANNERS]
         common = self._common(opts, ctx, fs_scanners)
         meta = {"scanners": fs_scanners, "cache_dir": common[common.index("--cache-dir") + 1],
@@ -170,7 +171,7 @@ class Trivy(Scanner):
                 argv += ["--skip-files", pattern, "--skip-dirs", pattern]
             argv += [*settings.extra_args, "."]
             jobs.append(Job(name=self.name, scanner=self.name, argv=tuple(argv),
-                            env=gogc.settings(), required=settings.required,
+                            env=go_env, required=settings.required,
                             timeout=settings.timeout,
                             meta={**meta, "mode": "fs"}))
         image_scanners = [str(s) for s in opts.get("image_scanners") or DEFAULT_IMAGE_SCANNERS]
@@ -184,7 +185,7 @@ class Trivy(Scanner):
                 name=f"{self.name}-image" + (f"-{n + 1}" if n else ""), scanner=self.name,
                 argv=(self.executable, "image", *common, *listed, *settings.extra_args,
                       *source),
-                env=gogc.settings(), required=settings.required, timeout=settings.timeout,
+                env=go_env, required=settings.required, timeout=settings.timeout,
                 meta={**meta, "scanners": image_scanners, "mode": "image", "image": image}))
         return jobs
 
