@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 GOGC = "400"
-NAMES = frozenset({"GOGC", "GOMEMLIMIT"})  # no part of a result: never in a cache key
+NAMES = frozenset({"GOGC", "GOMEMLIMIT"})
 CGROUP, SELF = Path("/sys/fs/cgroup"), Path("/proc/self/cgroup")
 
 

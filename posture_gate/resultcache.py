@@ -36,7 +36,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from . import __version__, cachedir, gogc, runner, strictjson, toolpath, treedigest
+from . import __version__, cachedir, runner, strictjson, toolpath, treedigest
 from .model import Finding
 from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
 
@@ -156,7 +156,7 @@ def _trivy_cache_digest(path: Path) -> str:
 
 def _env(job: Job, ctx: ScanContext) -> str:
     inherited = {k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)}
-    given = {k: _normalize(v, ctx) for k, v in job.env.items() if k not in gogc.NAMES}
+    given = {k: _normalize(v, ctx) for k, v in job.env.items() if k not in job.speed_env}
     return _canonical({"inherited": inherited, "job": given})
 
 
@@ -198,7 +198,7 @@ def build_key(scanner: Scanner, job: Job, ctx: ScanContext, settings: ScannerSet
     parts = {
         "schema": SCHEMA, "posture_gate": code_digest(), "job": job.name,
         "scanner": scanner.name, "version": version, "executable": exe,
-        "argv": _canonical([_normalize(a, ctx) for a in job.argv]),
+        "argv": _canonical([_normalize(a, ctx) for a in job.result_argv]),
         "env": _env(job, ctx), "configs": _canonical(configs),
         "meta": _normalize(_canonical(dict(job.meta)), ctx),
         "policy": _canonical(_settings(settings)),

@@ -3,6 +3,7 @@ process may use (RAM or a lower cgroup limit), and never part of a result cache 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -64,7 +65,9 @@ def test_trivy_jobs_carry_them_and_cache_keys_ignore_them(tmp_path: Path,
     ctx = ScanContext(root=tmp_path, work_dir=tmp_path / "w", images=("a.tar",))
     jobs = Trivy().plan(ScannerSettings(name="trivy", options={}), ctx)
     assert [j.env.get("GOGC") for j in jobs] == ["400", "400"]
+    assert all(j.speed_env == {"GOGC", "GOMEMLIMIT"} for j in jobs)
     (fs, _) = jobs
-    other = type(fs)(**{**fs.__dict__, "env": {**fs.env, "GOMEMLIMIT": "1MiB"}})
-    assert rc._env(fs, ctx) == rc._env(other, ctx)
-    assert rc._env(fs, ctx) != rc._env(type(fs)(**{**fs.__dict__, "env": {"X": "1"}}), ctx)
+    assert rc._env(fs, ctx) == rc._env(replace(fs, env={**fs.env, "GOMEMLIMIT": "1MiB"}), ctx)
+    assert rc._env(fs, ctx) != rc._env(replace(fs, env={**fs.env, "X": "1"}), ctx)
+    # the same names set by hand (not the plan's tuning) are keyed
+    assert rc._env(fs, ctx) != rc._env(replace(fs, speed_env=frozenset()), ctx)

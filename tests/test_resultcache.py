@@ -6,15 +6,16 @@ from __future__ import annotations
 import json
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from posture_gate import restrict, toolpath, treedigest
 from posture_gate import resultcache as rc
-from posture_gate import toolpath, treedigest
 from posture_gate.model import Category, Finding, Location, Severity
 from posture_gate.scanners import SCANNERS
-from posture_gate.scanners.base import Job, ScanContext
+from posture_gate.scanners.base import Job, ScanContext, ScannerSettings
 
 
 def _finding(path: str = "app.py") -> Finding:
@@ -158,6 +159,40 @@ def test_rules_from_a_registry_are_never_cached(tmp_path: Path, exe: str) -> Non
     local = Job(name="semgrep", scanner="semgrep",
                 argv=(exe, "scan", "--json", "--config", str(rules), "."))
     assert rc.build_key(_Fake(), local, ctx, None, "1.185.0", {}, per_file=True) is not None  # type: ignore[arg-type]
+
+
+def _semgrep_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: int,
+                 args: tuple[str, ...] = (), narrow_to: tuple[str, ...] = ()) -> rc.Key:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)))
+    ctx = _ctx(tmp_path)
+    scanner = SCANNERS["semgrep"]
+    (job,) = scanner.plan(ScannerSettings(name="semgrep", options={}, extra_args=args), ctx)
+    if narrow_to:
+        narrowed = restrict.narrow(job, narrow_to)
+        assert isinstance(narrowed, Job)
+        job = narrowed
+    key = rc.build_key(scanner, job, ctx, None, "1.185.0", {}, per_file=True)
+    assert key is not None
+    return key
+
+
+def test_semgreps_jobs_are_no_part_of_the_key(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache made on a 2-core runner serves a 16-core one: --jobs changes speed only."""
+    two = _semgrep_key(tmp_path, monkeypatch, 2)
+    assert two == _semgrep_key(tmp_path, monkeypatch, 16)
+    assert "--jobs" not in two.parts["argv"]
+    assert _semgrep_key(tmp_path, monkeypatch, 2, narrow_to=("a.py",)) == \
+        _semgrep_key(tmp_path, monkeypatch, 16, narrow_to=("a.py",)) != two
+    # a trusted policy's own -j is its argument, keyed like any other (and no run is
+    # taken out in its place, nor a look-alike pair among the paths)
+    policy_j = _semgrep_key(tmp_path, monkeypatch, 2, args=("--jobs", "1"))
+    assert '"--jobs"' in policy_j.parts["argv"] and policy_j != two
+    assert _semgrep_key(tmp_path, monkeypatch, 2, args=("--jobs", "3")) != policy_j
+    job = Job(name="semgrep", scanner="semgrep", speed_args=("--jobs", "1"),
+              argv=("semgrep", "scan", "--jobs", "1", "--x", "--jobs", "1", "."))
+    assert job.result_argv == ("semgrep", "scan", "--x", "--jobs", "1", ".")
+    assert replace(job, speed_args=()).result_argv == job.argv
 
 
 def test_whole_job_keys_need_content_addressed_inputs(tmp_path: Path) -> None:

@@ -95,6 +95,21 @@ class Job:
     # Where it runs; None: the scanned root. A job that does not need the tree as its working
     # directory runs elsewhere, so nothing the tree holds is importable from its cwd.
     cwd: Path | None = None
+    # What sets how fast the tool runs, never what it finds (semgrep's --jobs N, a run of
+    # argv; trivy's GOGC, env names): the result cache's key leaves it out, so a runner
+    # with other cores or memory reuses the entry.
+    speed_args: tuple[str, ...] = ()
+    speed_env: frozenset[str] = frozenset()
+
+    @property
+    def result_argv(self) -> tuple[str, ...]:
+        """argv less its speed_args run: the first one, as plans put it before anything a
+        policy's arguments (or a narrowed run's) could make look alike."""
+        n, argv = len(self.speed_args), self.argv
+        for at in range(len(argv) - n + 1) if n else ():
+            if argv[at:at + n] == self.speed_args:
+                return argv[:at] + argv[at + n:]
+        return argv
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -228,7 +228,10 @@ class Semgrep(Scanner):
                     raise ScannerError(self.name, f"rule config not found: {value}")
             configs.append(str(path.resolve()))
             local_ids |= rule_ids(path)
-        argv = [self.executable, *ENGINE, "--json", "--metrics=off",
+        # a trusted policy's -j wins (and is keyed: it is the policy's); ours goes first, so
+        # the cache key finds it before anything a policy or a narrowed run could add
+        speed = () if _sets_jobs(settings.extra_args) else ("--jobs", str(jobs()))
+        argv = [self.executable, *ENGINE, *speed, "--json", "--metrics=off",
                 "--disable-version-check",
                 # nosemgrep results are reported with is_ignored and the policy decides.
                 "--disable-nosem", "--quiet"]
@@ -254,8 +257,6 @@ class Semgrep(Scanner):
         # semgrep 1.185.0 follows no symlink; excluded all the same should that change
         for rel in ctx.outside_links:
             argv += ["--exclude", "/" + _gitignore_literal(rel)]
-        if not _sets_jobs(settings.extra_args):  # a trusted policy's -j wins
-            argv += ["--jobs", str(jobs())]
         argv += list(settings.extra_args)
         argv += [str(p) for p in opts.get("paths") or ["."]]
         env = {"SEMGREP_ENABLE_VERSION_CHECK": "0", "SEMGREP_SEND_METRICS": "off",
@@ -265,7 +266,7 @@ class Semgrep(Scanner):
                "SEMGREP_LOG_FILE": str(ctx.work_dir / "semgrep.log")}
         return [Job(name=self.name, scanner=self.name, argv=tuple(argv), env=env,
                     required=settings.required, timeout=settings.timeout,
-                    meta={"rule_ids": sorted(local_ids)})]
+                    meta={"rule_ids": sorted(local_ids)}, speed_args=speed)]
 
     def precommit(self, settings: ScannerSettings,
                   python_files: Sequence[str]) -> ScannerSettings | None:

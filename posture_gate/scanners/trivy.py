@@ -171,8 +171,8 @@ class Trivy(Scanner):
                 argv += ["--skip-files", pattern, "--skip-dirs", pattern]
             argv += [*settings.extra_args, "."]
             jobs.append(Job(name=self.name, scanner=self.name, argv=tuple(argv),
-                            env=go_env, required=settings.required,
-                            timeout=settings.timeout,
+                            env=go_env, speed_env=frozenset(go_env),
+                            required=settings.required, timeout=settings.timeout,
                             meta={**meta, "mode": "fs"}))
         image_scanners = [str(s) for s in opts.get("image_scanners") or DEFAULT_IMAGE_SCANNERS]
         for n, image in enumerate(ctx.images):
@@ -185,7 +185,8 @@ class Trivy(Scanner):
                 name=f"{self.name}-image" + (f"-{n + 1}" if n else ""), scanner=self.name,
                 argv=(self.executable, "image", *common, *listed, *settings.extra_args,
                       *source),
-                env=go_env, required=settings.required, timeout=settings.timeout,
+                env=go_env, speed_env=frozenset(go_env), required=settings.required,
+                timeout=settings.timeout,
                 meta={**meta, "scanners": image_scanners, "mode": "image", "image": image}))
         return jobs
 
