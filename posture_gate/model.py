@@ -137,50 +137,27 @@ class Finding:
     def checked(cls, d: Mapping[str, Any], where: str = "") -> Finding:
         """from_dict, field by field: the path that names what is wrong."""
         d = sj.obj(d, where.rstrip("."))
-
-        def text(key: str, required: bool = True) -> Any:
-            return sj.field(d, key, str, where, required=required)
-
-        def part(key: str, kind: Any) -> Any:
-            value = sj.field(d, key, dict, where, required=False)
-            return kind.from_dict(value, f"{where}{key}.") if value is not None else None
-
-        return cls(
-            fingerprint=text("fingerprint"),
-            scanner=text("scanner"),
-            scanner_version=text("scanner_version"),
-            found_by=sj.text_list(d, "found_by", where),
-            rule_id=text("rule_id"),
-            category=sj.choice(Category, d, "category", where),
-            severity=sj.choice(Severity, d, "severity", where),
-            severity_source=text("severity_source", False),
-            confidence=sj.maybe_choice(Confidence, d, "confidence", where),
-            title=text("title"),
-            message=text("message"),
-            location=part("location", Location),
-            package=part("package", Package),
-            identifiers=sj.text_list(d, "identifiers", where),
-            references=sj.text_list(d, "references", where),
-            cvss=part("cvss", Cvss),
-            target=text("target", False),
-            image=text("image", False),
-            layer=text("layer", False),
-            suppression=part("suppression", Suppression),
-            merged_fingerprints=sj.text_list(d, "merged_fingerprints", where),
-            content_hash=text("content_hash", False),
-            kev=part("kev", Kev),
-            epss=part("epss", Epss),
-        )
+        kw: dict[str, Any] = {k: sj.field(d, k, str, where) for k in _TEXT}
+        kw.update((k, sj.field(d, k, str, where, required=False)) for k in _OPTIONAL_TEXT)
+        kw.update((k, sj.text_list(d, k, where)) for k in _TEXT_LISTS)
+        kw.update((k, sj.choice(kind, d, k, where)) for k, kind in _ENUM_KINDS)
+        kw["confidence"] = sj.maybe_choice(Confidence, d, "confidence", where)
+        for k, kind in _PARTS:
+            value = sj.field(d, k, dict, where, required=False)
+            kw[k] = kind.from_dict(value, f"{where}{k}.") if value is not None else None
+        return cls(**kw)
 
 
+# Finding's fields by how they are read: checked() and _well_typed() share these lists, and
+# a test holds them to the dataclass's fields.
 _TEXT = ("fingerprint", "scanner", "scanner_version", "rule_id", "title", "message")
 _OPTIONAL_TEXT = ("severity_source", "target", "image", "layer", "content_hash")
 _TEXT_LISTS = ("found_by", "identifiers", "references", "merged_fingerprints")
 _PARTS: tuple[tuple[str, Any], ...] = (
     ("location", Location), ("package", Package), ("cvss", Cvss), ("suppression", Suppression),
     ("kev", Kev), ("epss", Epss))
-_ENUMS: dict[str, dict[str, Any]] = {"category": {c.value: c for c in Category},
-                                     "severity": {s.value: s for s in Severity}}
+_ENUM_KINDS: tuple[tuple[str, Any], ...] = (("category", Category), ("severity", Severity))
+_ENUMS: dict[str, dict[str, Any]] = {k: {m.value: m for m in kind} for k, kind in _ENUM_KINDS}
 _CONFIDENCE = {c.value: c for c in Confidence}
 
 

@@ -3,6 +3,7 @@ the field-by-field path gives, and leaves anything else to it (which names the p
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -89,3 +90,11 @@ def test_every_key_with_every_kind_of_value() -> None:
 def test_from_dict_still_names_what_is_wrong(bad: Any) -> None:
     with pytest.raises(ValueError, match=r"findings\[7\]"):
         Finding.from_dict(bad, "findings[7].")
+
+
+def test_the_field_lists_name_every_field_once() -> None:
+    # checked() and _well_typed() read a Finding through these lists: a field added to the
+    # dataclass and left out of them would fail here, not silently read as its default
+    listed = [*model._TEXT, *model._OPTIONAL_TEXT, *model._TEXT_LISTS, "confidence",
+              *(k for k, _ in model._ENUM_KINDS), *(k for k, _ in model._PARTS)]
+    assert sorted(listed) == sorted(f.name for f in dataclasses.fields(Finding))
