@@ -180,12 +180,21 @@ def correctness(work: Path) -> None:
         setattr(runner, "installed_version",  # noqa: B010
                 lambda exe, dist: "9.9.9" if dist == "bandit" else real(exe, dist))
 
+    affinity, gogc = os.sched_getaffinity, os.environ.get("GOGC")
+
+    def other_runner() -> None:
+        # 16 cores (semgrep --jobs 8) and the CI owner's own GOGC (so none of ours): how
+        # fast the tools run, not what they find
+        setattr(os, "sched_getaffinity", lambda _pid: set(range(16)))  # noqa: B010
+        os.environ["GOGC"] = "200"
+
     def corrupt() -> None:
         for e in (base / "cache" / "results" / "bandit").glob("*.json"):
             e.write_bytes(e.read_bytes()[:-40])
 
     rows: list[tuple[str, Callable[[], None], dict[str, str | None]]] = [
         ("nothing changed", lambda: None, dict.fromkeys(_NAMES, "hit")),
+        ("runner: 16 cores, owner's GOGC", other_runner, dict.fromkeys(_NAMES, "hit")),
         ("planted finding in a changed file", plant,
          {"bandit": "partial", "semgrep": "partial", "pip-audit": "hit", "trivy": None}),
         ("semgrep rule change", rule_change,
@@ -217,6 +226,11 @@ def correctness(work: Path) -> None:
                   f"{'yes' if equal else 'NO'} {'ok' if ok and equal else 'FAIL'}")
     finally:
         setattr(runner, "installed_version", real)  # noqa: B010
+        setattr(os, "sched_getaffinity", affinity)  # noqa: B010
+        if gogc is None:
+            os.environ.pop("GOGC", None)
+        else:
+            os.environ["GOGC"] = gogc
 
 
 _NAMES = ("pip-audit", "bandit", "semgrep", "trivy")
