@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,6 +76,36 @@ def test_read_capped_stops_at_the_cap(tmp_path: Path) -> None:
         read_capped(tmp_path / "f", 9)
     with pytest.raises(TooLarge, match="larger than 1 KiB"):
         read_capped(Path("/dev/zero"), 1024)
+
+
+def _write_to_reader(fifo: Path, data: bytes) -> None:
+    with contextlib.suppress(BrokenPipeError):  # the reader stopped at its cap
+        fifo.write_bytes(data)
+
+
+def test_read_capped_reads_what_states_no_size_in_chunks(tmp_path: Path) -> None:
+    # a pipe states size 0: its 200 KiB come in several reads, all kept, and the cap holds
+    fifo = tmp_path / "fifo"
+    for limit, expected in ((1 << 20, b"ab" * (100 << 10)), (150 << 10, None)):
+        os.mkfifo(fifo)
+        writer = threading.Thread(target=_write_to_reader, args=(fifo, b"ab" * (100 << 10)),
+                                  daemon=True)
+        writer.start()
+        try:
+            if expected is None:
+                with pytest.raises(TooLarge):
+                    read_capped(fifo, limit)
+            else:
+                assert read_capped(fifo, limit) == expected
+        finally:
+            with contextlib.suppress(OSError):  # a writer still blocked: let it finish
+                os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+            writer.join(timeout=10)
+            fifo.unlink()
+    # a regular file: exactly its bytes, at any size around the chunk
+    for size in (0, 1, (64 << 10) - 1, 64 << 10, (64 << 10) + 1, 3 << 20):
+        (tmp_path / "f").write_bytes(os.urandom(size))
+        assert read_capped(tmp_path / "f", 4 << 20) == (tmp_path / "f").read_bytes()
 
 
 def test_read_input_errors_are_input_errors(tmp_path: Path) -> None:
