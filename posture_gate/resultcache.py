@@ -183,8 +183,11 @@ def _inputs(job: Job, ctx: ScanContext, tree: Mapping[str, str] | None) -> str |
         if meta.get("mode") == "image":
             image = _image_identity(str(meta.get("image")), ctx.root)
             return None if image is None else _canonical({"image": image})
-        return None if tree is None else treedigest.combined(tree)
-    return None
+    elif job.scanner != "zizmor":
+        return None
+    # trivy fs and zizmor are keyed by the whole tree (zizmor is handed the workflows and
+    # actions, but which other files an audit reads is zizmor's business)
+    return None if tree is None else treedigest.combined(tree)
 
 
 def build_key(scanner: Scanner, job: Job, ctx: ScanContext, settings: ScannerSettings | None,

@@ -194,3 +194,38 @@ def test_a_corrupt_entry_is_a_miss(case: Case) -> None:
     for entry in (case.base / "cache" / "results" / "bandit").glob("*.json"):
         entry.write_bytes(entry.read_bytes()[:-40])
     _check(case, {"bandit": None, "semgrep": "hit", "pip-audit": "hit", "trivy": "hit"})
+
+
+def test_zizmor_is_answered_from_the_cache_until_the_tree_changes(tmp_path: Path) -> None:
+    # keyed by the whole tree (as trivy fs): which files an audit reads is zizmor's business
+    root = tmp_path / "repo"
+    workflow = root / ".github" / "workflows" / "release.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text("name: release\non: push\npermissions: {}\njobs:\n  release:\n"
+                        "    runs-on: ubuntu-latest\n    steps:\n"
+                        "      - uses: actions/setup-node@v4 # zizmor: ignore[unpinned-uses]\n")
+    (root / "app.py").write_text("print(1)\n")
+    (tmp_path / "policy.yml").write_text("version: 1\nscanners:\n  zizmor: {required: true}\n")
+    policy = load_policy(str(tmp_path / "policy.yml"), today=TODAY)
+
+    def run(cache: bool = True) -> ScanResult:
+        result, _ = scan(policy, ScanOptions(root=root, output_dir=tmp_path / "out",
+                                             cache_dir=tmp_path / "cache", result_cache=cache))
+        assert [(r.name, r.status.value) for r in result.scanners] == [("zizmor", "ok")]
+        return result
+
+    def open_findings(r: ScanResult) -> list[str]:
+        return sorted(f.rule_id for f in r.findings if f.suppression is None)
+
+    assert _cache_state(run()) == {"zizmor": None}
+    warm = run()
+    assert _cache_state(warm) == {"zizmor": "hit"} and _keys(warm) == _keys(run(cache=False))
+    assert open_findings(warm) == [] and len(warm.findings) == 1  # the suppressed one
+    workflow.write_text(workflow.read_text().replace(" # zizmor: ignore[unpinned-uses]", ""))
+    changed = run()
+    assert _cache_state(changed) == {"zizmor": None}
+    assert open_findings(changed) == ["unpinned-uses"]
+    assert _keys(changed) == _keys(run(cache=False))
+    assert _cache_state(run()) == {"zizmor": "hit"}
+    (root / "app.py").write_text("print(2)\n")  # any file of the tree
+    assert _cache_state(run()) == {"zizmor": None}
