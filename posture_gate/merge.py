@@ -7,7 +7,8 @@ Two findings are one problem when
   one weakness under two numbers: weakness.py's table) and the same statement: lines that
   overlap, or (with the source, statements.py) one logical statement spread over lines, or
   a variable built in one statement and used by a later one of the same function (a query
-  string built, then executed). Two weaknesses on one line stay two findings.
+  string built, then executed). Two weaknesses on one line stay two findings, and two
+  findings of one scanner are never one problem, directly or through a third.
 The survivor is chosen by a fixed scanner priority, not by severity, so its
 fingerprint does not flip between runs; the others' ids go to `merged_fingerprints`.
 """
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import codepairs, progress
 from .advisories import canonical_name
 from .model import Category, Finding, Location, Package, Severity
 from .scanners import SCANNERS
@@ -54,17 +56,20 @@ def _same_dependency(a: Finding, b: Finding) -> bool:
             and bool(set(a.identifiers) & set(b.identifiers)))
 
 
-def _same_code(a: Finding, b: Finding, spans: StatementIndex | None = None) -> bool:
+def _code_tier(a: Finding, b: Finding, spans: StatementIndex | None = None) -> int | None:
+    """How closely two code findings are one problem, 0 closest: their lines overlap (0),
+    their statements do (SAME), a name flows from one statement to the other (FLOW); None:
+    two problems."""
     if a.scanner == b.scanner or not same_weakness((a.rule_id,), a.cwes, (b.rule_id,), b.cwes):
-        return False
+        return None
     la, lb = _lines(a.location), _lines(b.location)
     if la is None or lb is None or a.location is None or b.location is None:
-        return False
+        return None
     if a.location.path != b.location.path:
-        return False
+        return None
     if la[0] <= lb[1] and lb[0] <= la[1]:
-        return True
-    return spans is not None and spans.same_statement(a.location.path, la, lb)
+        return 0
+    return spans.relation(a.location.path, la[0], lb[0]) if spans is not None else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,9 +81,15 @@ class Merge:
 
 def dedup(findings: Sequence[Finding], root: Path | None = None
           ) -> tuple[list[Finding], list[Merge]]:
-    """With `root` (the scanned tree), code findings are also compared by statement."""
+    """With `root` (the scanned tree), code findings are also compared by statement.
+
+    A code finding joins at most one finding of each other scanner: pairs are taken
+    closest first (_code_tier, then fewest lines apart, then by fingerprint, so the input's
+    order does not matter), and one is skipped when its two groups share a scanner. Taken
+    transitively, ten `q = eval(q)` lines made one finding of twenty."""
     spans = StatementIndex(root) if root is not None else None
     parent = list(range(len(findings)))
+    scanners = [frozenset({f.scanner}) for f in findings]  # of each group, at its root
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -92,12 +103,31 @@ def dedup(findings: Sequence[Finding], root: Path | None = None
             buckets[("pkg", canonical_name(f.package.name))].append(i)
         elif f.category is Category.CODE and f.location:
             buckets[("code", f.location.path)].append(i)
+    budget = codepairs.Budget()
+    close: list[tuple[int, int, str, str, int, int]] = []
     for (kind, _), idx in buckets.items():
-        for n, i in enumerate(idx):
-            for j in idx[n + 1:]:
-                a, b = findings[i], findings[j]
-                if _same_dependency(a, b) if kind == "pkg" else _same_code(a, b, spans):
-                    parent[find(i)] = find(j)
+        if kind == "pkg":
+            for n, i in enumerate(idx):
+                for j in idx[n + 1:]:
+                    if _same_dependency(findings[i], findings[j]):
+                        parent[find(i)] = find(j)
+            continue
+        for i, j in codepairs.pairs(findings, idx, spans, budget):
+            a, b = findings[i], findings[j]
+            tier = _code_tier(a, b, spans)
+            if tier is not None:
+                apart = abs((a.location.start_line or 0) - (b.location.start_line or 0)) \
+                    if a.location and b.location else 0
+                low, high = sorted((a.fingerprint, b.fingerprint))
+                close.append((tier, apart, low, high, i, j))
+    if budget.exhausted:
+        progress.note(f"dedup compared {codepairs.MAX_PAIRS:,} pairs of code findings and "
+                      "no more: the rest are counted apart (none is hidden)")
+    for *_, i, j in sorted(close):
+        ri, rj = find(i), find(j)
+        if ri != rj and not scanners[ri] & scanners[rj]:
+            parent[ri] = rj
+            scanners[rj] = scanners[ri] | scanners[rj]
     groups: dict[int, list[Finding]] = defaultdict(list)
     for i, f in enumerate(findings):
         groups[find(i)].append(f)

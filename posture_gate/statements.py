@@ -9,10 +9,12 @@ file that does not parse gives no statement and the findings are compared by lin
 from __future__ import annotations
 
 import ast
+import bisect
 from dataclasses import dataclass
 from pathlib import Path
 
 MAX_SOURCE = 1 << 20
+SAME, FLOW = 1, 2  # relation(): the statements overlap; a name flows from one to the other
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Module)
 
 
@@ -25,12 +27,20 @@ class _Stmt:
     loads: frozenset[str]  # names it reads
 
 
+@dataclass(frozen=True)
+class _Lines:
+    """A file's lines as runs: from starts[k] on, owners[k] is the innermost statement."""
+
+    starts: list[int]
+    owners: list[_Stmt | None]
+
+
 class StatementIndex:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self._files: dict[str, list[_Stmt] | None] = {}
+        self._files: dict[str, _Lines | None] = {}
 
-    def _load(self, rel: str) -> list[_Stmt] | None:
+    def _load(self, rel: str) -> _Lines | None:
         if rel in self._files:
             return self._files[rel]
         self._files[rel] = None
@@ -44,23 +54,47 @@ class StatementIndex:
             tree = ast.parse(path.read_bytes())
         except (OSError, ValueError, SyntaxError, RecursionError, MemoryError):
             return None
-        self._files[rel] = _statements(tree)
+        self._files[rel] = _runs(_statements(tree))
         return self._files[rel]
 
-    def _at(self, rel: str, line: int) -> _Stmt | None:
-        """The innermost statement spanning `line`."""
-        found = [s for s in self._load(rel) or () if s.start <= line <= s.end]
-        return min(found, key=lambda s: s.end - s.start) if found else None
+    def at(self, rel: str, line: int) -> _Stmt | None:
+        """The innermost statement spanning `line` (the first of equally narrow ones)."""
+        lines = self._load(rel)
+        if lines is None:
+            return None
+        k = bisect.bisect_right(lines.starts, line) - 1
+        return lines.owners[k] if k >= 0 else None
 
-    def same_statement(self, rel: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
-        sa, sb = self._at(rel, a[0]), self._at(rel, b[0])
+    def relation(self, rel: str, a: int, b: int) -> int | None:
+        """How the statements of lines a and b make one: SAME (they overlap), FLOW (the
+        earlier binds a name the later reads, in one function: `q = "... %s" % x`, then
+        `cur.execute(q)`), or None."""
+        sa, sb = self.at(rel, a), self.at(rel, b)
         if sa is None or sb is None:
-            return False
+            return None
         if sa.start <= sb.end and sb.start <= sa.end:
-            return True
+            return SAME
         first, then = (sa, sb) if sa.start < sb.start else (sb, sa)
-        # built, then used: `q = "... %s" % x` and later `cur.execute(q)` in one function
-        return first.scope == then.scope and bool(first.assigns & then.loads)
+        return FLOW if first.scope == then.scope and first.assigns & then.loads else None
+
+
+def _runs(stmts: list[_Stmt]) -> _Lines:
+    """Each line's innermost statement, painted widest first (and, among equally wide,
+    last first), so the narrowest, then the earliest, is left. Statements seldom share a
+    line (a `;`, a one-line `if x: y`, a match around its cases, each case's lines indented
+    one more), so painting costs about the file's size."""
+    painted: list[_Stmt | None] = [None] * (max((s.end for s in stmts), default=0) + 2)
+    order = sorted(range(len(stmts)), key=lambda n: (stmts[n].start - stmts[n].end, -n))
+    for n in order:
+        s = stmts[n]
+        painted[s.start:s.end + 1] = [s] * (s.end - s.start + 1)
+    starts: list[int] = []
+    owners: list[_Stmt | None] = []
+    for line, owner in enumerate(painted):
+        if not owners or owners[-1] is not owner:
+            starts.append(line)
+            owners.append(owner)
+    return _Lines(starts=starts, owners=owners)
 
 
 def _names(node: ast.AST, ctx: type[ast.expr_context]) -> frozenset[str]:

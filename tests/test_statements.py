@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from posture_gate.statements import MAX_SOURCE, StatementIndex
+from posture_gate.statements import FLOW, MAX_SOURCE, StatementIndex
 
 SPLIT_QUERY = ("def f(cur, name):\n"
                "    q = 'SELECT %s' % name\n"
@@ -17,8 +17,8 @@ SPLIT_QUERY = ("def f(cur, name):\n"
 
 def test_a_query_built_then_executed_is_one_statement(tmp_path: Path) -> None:
     (tmp_path / "db.py").write_text(SPLIT_QUERY)
-    assert StatementIndex(tmp_path).same_statement("db.py", (2, 2), (4, 4))
-    assert not StatementIndex(tmp_path).same_statement("db.py", (2, 2), (3, 3))
+    assert StatementIndex(tmp_path).relation("db.py", 2, 4) == FLOW
+    assert StatementIndex(tmp_path).relation("db.py", 2, 3) is None
 
 
 def test_hostile_files_give_no_statement(tmp_path: Path) -> None:
@@ -34,4 +34,4 @@ def test_hostile_files_give_no_statement(tmp_path: Path) -> None:
     index = StatementIndex(root)
     for name in ("link.py", "big.py", "fifo.py", "deep.py", "binary.py", "missing.py",
                  "../outside.py"):
-        assert not index.same_statement(name, (2, 2), (4, 4)), name
+        assert index.relation(name, 2, 4) is None, name
