@@ -24,6 +24,7 @@ from .coverage import (
     language_of,
 )
 from .model import RunStatus, ScannerRun
+from .scanners.semgrep import error_kind
 
 _SEMGREP_SKIPS = {"exceeded_size_limit": "too large", "too_big": "too large",
                   "analysis_failed_parser_or_internal_error": "parse error",
@@ -97,7 +98,9 @@ def _semgrep(seen: _Seen, doc: Any, root: Path) -> None:
             seen.skipped[_rel(s["path"], root)] = _SEMGREP_SKIPS.get(reason, reason)
     for e in doc.get("errors") or []:
         if isinstance(e, dict) and isinstance(e.get("path"), str):
-            seen.errors[_rel(e["path"], root)] = "parse error"
+            kind = (error_kind(e) or "").lower().replace(" ", "")
+            seen.errors[_rel(e["path"], root)] = "rule timeout" if "timeout" in kind else \
+                "out of memory" if "memory" in kind else "parse error"
 
 
 def _matches(path: str, entries: Sequence[object]) -> bool:

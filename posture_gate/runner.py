@@ -137,7 +137,8 @@ def run_job(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path, *,
     except ScannerError as exc:
         # What it printed is not kept: output that did not parse cannot be redacted, and it
         # may quote the scanned files' secrets. The reason and stderr tail say what failed.
-        return outcome(RunStatus.FAILED, one_line(redact(exc.reason), 340) + "; output not kept, "
+        reason = exc.reason + (f" ({exc.hint})" if exc.hint else "")  # the way out, if any
+        return outcome(RunStatus.FAILED, one_line(redact(reason), 400) + "; output not kept, "
                        f"run {scanner.executable} by hand to see it", version, tested,
                        done.returncode)
     raw_name = f"{job.name}.json"

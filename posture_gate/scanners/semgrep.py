@@ -19,6 +19,7 @@ from ..textutil import one_line
 from ..titles import semgrep_title
 from .base import (
     BOOLEAN,
+    FALSE_ONLY,
     NOT_PROJECT_DIRS,
     STRINGS,
     SUBSET,
@@ -155,6 +156,15 @@ def _sets_jobs(args: Sequence[str]) -> bool:
     return forbidden_arg(args, frozenset({"-j", "--jobs"})) is not None
 
 
+def error_kind(error: Mapping[str, Any]) -> str | None:
+    """An error's type: a word ("Timeout"), or a list whose head is one (["PartialParsing",
+    [spans]])."""
+    kind = error.get("type")
+    if isinstance(kind, list) and kind and isinstance(kind[0], str):
+        return kind[0]
+    return kind if isinstance(kind, str) else None
+
+
 # semgrep's error levels, and its severity words (legacy and the newer five-level scale)
 _LEVELS = frozenset({"error", "warn", "info"})
 _SEVERITIES = frozenset({"ERROR", "WARNING", "INFO", "INVENTORY", "EXPERIMENT", "CRITICAL",
@@ -180,6 +190,7 @@ class Semgrep(Scanner):
         "paths": Option(schema=STRINGS, default=["."]),
         "exclude": Option(schema=STRINGS, trust=SUBSET, default=[]),
         "no_git_ignore": Option(schema=BOOLEAN, trust=TRUE_ONLY, default=True),
+        "allow_analysis_errors": Option(schema=BOOLEAN, trust=FALSE_ONLY, default=False),
     })
     presets = frozen({"default": {"config": [BUNDLED]}, "strict": {"config": [BUNDLED]},
                "nightly": {"required": False, "config": [BUNDLED]}})
@@ -266,7 +277,9 @@ class Semgrep(Scanner):
                "SEMGREP_LOG_FILE": str(ctx.work_dir / "semgrep.log")}
         return [Job(name=self.name, scanner=self.name, argv=tuple(argv), env=env,
                     required=settings.required, timeout=settings.timeout,
-                    meta={"rule_ids": sorted(local_ids)}, speed_args=speed)]
+                    meta={"rule_ids": sorted(local_ids), "allow_analysis_errors":
+                          bool(opts.get("allow_analysis_errors", False))},
+                    speed_args=speed)]
 
     def precommit(self, settings: ScannerSettings,
                   python_files: Sequence[str]) -> ScannerSettings | None:
@@ -298,20 +311,31 @@ class Semgrep(Scanner):
         errors = objects(require(doc, "errors", list, self.name), self.name, "errors")
         if exit_code != 0:  # run without --error: any other code is a failure
             raise ScannerOutputError(self.name, f"exited with code {exit_code}")
-        warnings = []
+        warnings: list[str] = []
+        unanalysed: dict[str, list[str]] = {}  # path: what semgrep said of it
         for i, e in enumerate(errors):
             where = f"errors[{i}]."
             level = one_of(require(e, "level", str, self.name, where), _LEVELS, self.name,
                            f"{where}level")
             message = optional(e, "message", str, self.name, where)
-            kind = e.get("type")
-            msg = one_line(message if message is not None else
-                           kind if isinstance(kind, str) else
-                           kind[0] if isinstance(kind, list) and kind
-                           and isinstance(kind[0], str) else "?")
+            path = optional(e, "path", str, self.name, where)
+            kind = error_kind(e)
+            msg = one_line(message if message is not None else kind or "?")
             if level == "error":
                 raise ScannerOutputError(self.name, f"reported an error: {msg}")
-            warnings.append(msg)
+            # a file a rule timed out on, ran out of memory on, or could not (wholly) parse
+            # was not analysed: the file the code under review can plant to hide in
+            if path is not None:
+                unanalysed.setdefault(path, []).append(msg)
+            else:
+                warnings.append(msg)
+        if unanalysed and not job.meta.get("allow_analysis_errors"):
+            first = next(iter(unanalysed.values()))[0]
+            raise ScannerOutputError(
+                self.name, f"could not analyse {len(unanalysed)} file(s): {first}",
+                "what semgrep could not analyse is not scanned; fix the file, raise its "
+                "--timeout, or set semgrep.allow_analysis_errors: true")
+        warnings += [f"not analysed: {m}" for ms in unanalysed.values() for m in ms]
         ids = sorted(job.meta.get("rule_ids", ()), key=len, reverse=True)
         lines = ctx.lines()
         findings = []

@@ -75,6 +75,8 @@ def test_identical_copy_changes_nothing(tmp_path: Path) -> None:
     ("scanners:\n  semgrep: {exclude: ['*.py']}\n", 3, "scanners.semgrep.exclude"),
     ("scanners:\n  bandit: {skip: [B101, B602]}\n", 3, "scanners.bandit.skip"),
     ("scanners:\n  bandit: {allow_parse_errors: true}\n", 3, "scanners.bandit.allow_parse_errors"),
+    ("scanners:\n  semgrep: {allow_analysis_errors: true}\n", 3,
+     "scanners.semgrep.allow_analysis_errors"),
     ("scanners:\n  trivy: {scanners: [misconfig]}\n", 3, "scanners.trivy.scanners"),
     ("scanners:\n  trivy: {cache_dir: /tmp/evil}\n", 3, "scanners.trivy.cache_dir"),
     ("scanners:\n  trivy: {max_db_age_days: 3650}\n", 3, "scanners.trivy.max_db_age_days"),

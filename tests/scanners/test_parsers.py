@@ -92,9 +92,24 @@ def test_semgrep_strips_config_path_prefix(tmp_path: Path) -> None:
     assert parsed.findings[0].rule_id == "subprocess-shell-true"
 
 
-def test_semgrep_warn_errors_are_warnings_error_level_fails(tmp_path: Path) -> None:
-    parsed = parse("semgrep", "semgrep-errors.json", tmp_path)
-    assert parsed.warnings and "Syntax error" in parsed.warnings[0]
+def test_semgrep_a_file_it_could_not_analyse_fails_unless_allowed(tmp_path: Path) -> None:
+    # the sample: a file with a merge conflict marker, parsed only in part
+    with pytest.raises(ScannerOutputError, match=r"could not analyse 1 file\(s\): Syntax "
+                       r"error at line pgbad2/bad.py:3: `<<<<<<<` was unexpected") as caught:
+        parse("semgrep", "semgrep-errors.json", tmp_path)
+    assert "semgrep.allow_analysis_errors: true" in (caught.value.hint or "")
+    parsed = parse("semgrep", "semgrep-errors.json", tmp_path, allow_analysis_errors=True)
+    assert parsed.warnings == ("not analysed: Syntax error at line pgbad2/bad.py:3: "
+                               "`<<<<<<<` was unexpected",)
+    # a warning about no file (a rule, the run) stays a warning
+    doc = json.loads((SAMPLES / "semgrep-errors.json").read_text())
+    del doc["errors"][0]["path"]
+    unfiled = SCANNERS["semgrep"].parse(json.dumps(doc).encode(), job("semgrep"),
+                                        ctx(tmp_path), "1")
+    assert unfiled.warnings and unfiled.warnings[0].startswith("Syntax error")
+
+
+def test_semgrep_error_level_fails(tmp_path: Path) -> None:
     doc = json.loads((SAMPLES / "semgrep-errors.json").read_text())
     doc["errors"][0]["level"] = "error"
     with pytest.raises(ScannerOutputError, match="reported an error"):

@@ -4,6 +4,7 @@ errors are."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,35 @@ def test_the_real_reasons(tmp_path: Path, args: str | None, reason: str) -> None
     assert proc.returncode == 2
     assert f"scanner semgrep: {reason}" in proc.stderr
     assert "--x-" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_file_semgrep_times_out_on_fails_the_run_unless_allowed(tmp_path: Path) -> None:
+    # the tree can plant a file big enough for every rule to time out on: semgrep then
+    # reports it only as a warning, and nothing it holds would be found
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "big.py").write_text("def f(x):\n" + "    y = eval(x)\n" * 3000)
+    (root / "small.py").write_text("def g(x):\n    return eval(x)\n")
+    policy = tmp_path / "policy.yml"
+    base = "version: 1\nscanners:\n  semgrep:\n    args: ['--timeout', '0.05']\n"
+    policy.write_text(base)
+    out = tmp_path / "out"
+    proc = run_cli("scan", str(root), "--policy", str(policy), "--only", "semgrep", "-o",
+                   str(out), "-q", "--no-cache")
+    assert proc.returncode == 2, proc.stderr
+    assert "scanner semgrep: could not analyse 1 file(s): Timeout when running" in proc.stderr
+    assert "on big.py" in proc.stderr and "allow_analysis_errors" in proc.stderr
+    policy.write_text(base + "    allow_analysis_errors: true\n")
+    proc = run_cli("scan", str(root), "--policy", str(policy), "-o", str(out), "-q",
+                   "--no-cache", "-f", "json")
+    assert proc.returncode in (0, 1), proc.stderr
+    doc = json.loads((out / "findings.json").read_text())
+    run = next(r for r in doc["scanners"] if r["name"] == "semgrep")
+    assert run["status"] == "ok" and run["warnings"][0].startswith(
+        "not analysed: Timeout when running")
+    assert {(f["location"]["path"], f["scanner"]) for f in doc["findings"]} >= {
+        ("small.py", "semgrep")}
+    skipped = {(s["path"], s["scanner"]): s["reason"]
+               for lang in doc["coverage"]["languages"] for s in lang["skipped"]}
+    assert skipped[("big.py", "semgrep")] == "rule timeout"
