@@ -4,7 +4,7 @@
 cache (advisory_index.py). The digest hashes the bytes themselves, not names, sizes and
 mtimes: a record edited in place with its size and mtime kept (`os.utime`, `rsync -t`, a
 coarse-mtime file system, a cache restore) must change the key, or a stale index would be
-served. Hashing is ~70 ms for the whole PyPI database, against seconds to parse it. The
+served. Hashing is ~50 ms for the whole PyPI database, against seconds to parse it. The
 index is built from the very bytes that were hashed, so no edit between hashing and parsing
 can make an index disagree with its key.
 
