@@ -248,6 +248,11 @@ class Semgrep(Scanner):
                 "--disable-nosem", "--quiet"]
         for c in configs:
             argv += ["--config", c]
+        if forbidden_arg(settings.extra_args, frozenset({"--max-target-bytes"})) is None:
+            # semgrep passes over a file above 1 MB with no error, and the tree could hide
+            # code from every rule in one: each file is read (one too big or too odd for
+            # its rules times out, which fails the run: allow_analysis_errors)
+            argv += ["--max-target-bytes", "0"]
         # semgrep's built-in ignore list knows .venv but not venv
         for e in (*NOT_PROJECT_DIRS, *exclude.semgrep(ctx.exclude_dirs, root_relative=True),
                   *exclude.semgrep(opts.get("exclude") or [])):

@@ -79,3 +79,17 @@ def test_semgrep_gets_half_the_cores(tmp_path: Path, monkeypatch: pytest.MonkeyP
 @pytest.mark.parametrize("args", [("-j", "3"), ("-j3",), ("--jobs", "3"), ("--jobs=3",)])
 def test_a_trusted_policys_jobs_win(tmp_path: Path, args: tuple[str, ...]) -> None:
     assert _jobs_flags(tmp_path, args) == list(args)
+
+
+def _limit(tmp_path: Path, args: tuple[str, ...] = ()) -> list[str]:
+    ctx = ScanContext(root=tmp_path, work_dir=tmp_path / "work")
+    (job,) = Semgrep().plan(ScannerSettings(name="semgrep", options={}, extra_args=args), ctx)
+    return [a for i, a in enumerate(job.argv)
+            if a.startswith("--max-target-bytes") or job.argv[i - 1] == "--max-target-bytes"]
+
+
+def test_every_file_is_read_unless_a_trusted_policy_sets_a_limit(tmp_path: Path) -> None:
+    # semgrep passes over a file above 1 MB with no error: the tree could hide code there
+    assert _limit(tmp_path) == ["--max-target-bytes", "0"]
+    assert _limit(tmp_path, ("--max-target-bytes", "5MB")) == ["--max-target-bytes", "5MB"]
+    assert _limit(tmp_path, ("--max-target-bytes=5MB",)) == ["--max-target-bytes=5MB"]
