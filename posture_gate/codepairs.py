@@ -29,6 +29,12 @@ class Budget:
     left: int = field(default_factory=lambda: MAX_PAIRS)
     exhausted: bool = False
 
+    def warning(self) -> str | None:
+        """What the code scanners' runs say when it ran out."""
+        return f"dedup looked at {MAX_PAIRS:,} pairs of code findings and no more: " \
+            "duplicates past them are counted twice (none is hidden)" if self.exhausted \
+            else None
+
 
 def pairs(findings: Sequence[Finding], idx: Sequence[int], spans: StatementIndex | None,
           budget: Budget) -> Iterator[tuple[int, int]]:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import codepairs, progress
+from . import codepairs
 from .advisories import canonical_name
 from .model import Category, Finding, Location, Package, Severity
 from .scanners import SCANNERS
@@ -79,14 +79,15 @@ class Merge:
     found_by: tuple[str, ...]
 
 
-def dedup(findings: Sequence[Finding], root: Path | None = None
-          ) -> tuple[list[Finding], list[Merge]]:
+def dedup(findings: Sequence[Finding], root: Path | None = None,
+          budget: codepairs.Budget | None = None) -> tuple[list[Finding], list[Merge]]:
     """With `root` (the scanned tree), code findings are also compared by statement.
 
     A code finding joins at most one finding of each other scanner: pairs are taken
     closest first (_code_tier, then fewest lines apart, then by fingerprint, so the input's
     order does not matter), and one is skipped when its two groups share a scanner. Taken
-    transitively, ten `q = eval(q)` lines made one finding of twenty."""
+    transitively, ten `q = eval(q)` lines made one finding of twenty. `budget` (one per
+    scan) bounds the pairs looked at; the caller tells the reports when it ran out."""
     spans = StatementIndex(root) if root is not None else None
     parent = list(range(len(findings)))
     scanners = [frozenset({f.scanner}) for f in findings]  # of each group, at its root
@@ -103,7 +104,7 @@ def dedup(findings: Sequence[Finding], root: Path | None = None
             buckets[("pkg", canonical_name(f.package.name))].append(i)
         elif f.category is Category.CODE and f.location:
             buckets[("code", f.location.path)].append(i)
-    budget = codepairs.Budget()
+    budget = budget or codepairs.Budget()
     close: list[tuple[int, int, str, str, int, int]] = []
     for (kind, _), idx in buckets.items():
         if kind == "pkg":
@@ -120,9 +121,6 @@ def dedup(findings: Sequence[Finding], root: Path | None = None
                     if a.location and b.location else 0
                 low, high = sorted((a.fingerprint, b.fingerprint))
                 close.append((tier, apart, low, high, i, j))
-    if budget.exhausted:
-        progress.note(f"dedup compared {codepairs.MAX_PAIRS:,} pairs of code findings and "
-                      "no more: the rest are counted apart (none is hidden)")
     for *_, i, j in sorted(close):
         ri, rj = find(i), find(j)
         if ri != rj and not scanners[ri] & scanners[rj]:

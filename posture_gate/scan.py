@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import __version__, cachedir, progress, resultcache
+from . import __version__, cachedir, codepairs, progress, resultcache
 from . import fingerprint as fp
 from .advisories import AdvisoryDB, load
 from .cachedrun import run_cached
@@ -228,7 +228,11 @@ def scan(policy: Policy, opts: ScanOptions,
     runs = [*failed, *(replace(o.run, categories=_values(s.job_categories(j)))
                        for (s, j), o in zip(jobs, outcomes, strict=True))]
     raw = [f for o in outcomes for f in o.findings]
-    findings, merges = dedup(fp.disambiguate(raw), root=root)  # statements read from root
+    budget = codepairs.Budget()
+    findings, merges = dedup(fp.disambiguate(raw), root=root, budget=budget)  # reads root
+    if (said := budget.warning()) is not None:  # on the runs whose counts it affects
+        runs = [replace(r, warnings=(*r.warnings, said)) if Category.CODE.value in
+                r.categories else r for r in runs]
     provider = provider_for(policy.platform, opts.platform) if not opts.only else None
     if provider is not None:  # the platform's settings, from its API (platform/)
         checked = check_platform(policy.platform or PlatformSettings(), provider, os.environ)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from posture_gate import codepairs, merge, progress
+from posture_gate import codepairs, merge
 from posture_gate.merge import dedup
 from posture_gate.model import Category, Finding, Location, Severity
 from posture_gate.statements import StatementIndex, _statements
@@ -155,16 +155,17 @@ def test_a_file_planted_with_pairs_meets_the_budget(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     # 300 findings of each scanner on one line: 90,000 pairs, past a budget of 1,000
     monkeypatch.setattr(codepairs, "MAX_PAIRS", 1_000)
-    notes: list[str] = []
-    monkeypatch.setattr(progress, "note", notes.append)
     (tmp_path / "a.py").write_text("x = os.system(a) + os.system(b)\n")
     findings = [_f(scanner, f"{rule}-{n}", "CWE-78", 1, 1) for n in range(300)
                 for scanner, rule in (("bandit", "B605"), ("semgrep", "shell"))]
-    out, merges = dedup(findings, root=tmp_path)
+    budget = codepairs.Budget()
+    out, merges = dedup(findings, root=tmp_path, budget=budget)
     # what was compared is joined, the rest is counted apart, and none is lost
     assert 0 < len(merges) <= 1_000 and len(out) + len(merges) == len(findings)
-    assert notes == ["dedup compared 1,000 pairs of code findings and no more: the rest "
-                     "are counted apart (none is hidden)"]
+    assert budget.exhausted and budget.warning() == (
+        "dedup looked at 1,000 pairs of code findings and no more: duplicates past them "
+        "are counted twice (none is hidden)")
     monkeypatch.setattr(codepairs, "MAX_PAIRS", 1_000_000)
-    notes.clear()
-    assert len(dedup(findings, root=tmp_path)[0]) == 300 and notes == []
+    budget = codepairs.Budget()
+    assert len(dedup(findings, root=tmp_path, budget=budget)[0]) == 300
+    assert budget.warning() is None

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from posture_gate import codepairs
 from posture_gate.merge import dedup
 from posture_gate.model import Category, Finding, Location, Severity
 from posture_gate.policy import schema
@@ -112,3 +113,25 @@ def test_real_bandit_and_semgrep_one_finding_per_weakness(tmp_path: Path,
         (33, "B506", both),
         (40, "B201", both),  # Flask debug: CWE-94 vs CWE-489, lines 37 and 40 of one call
     ]
+
+
+@pytest.mark.slow
+def test_a_scan_whose_dedup_ran_out_says_so_on_its_code_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", f"{bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.setattr(codepairs, "MAX_PAIRS", 2)  # the tree has seven pairs to join
+    root = _root(tmp_path)
+    p = tmp_path / "policy.yml"
+    p.write_text("version: 1\nscanners:\n  bandit: {}\n"
+                 f"  semgrep: {{config: ['{DATA / 'textbook-cwe.yml'}']}}\n")
+    import datetime
+    policy = schema.load_policy(str(p), today=datetime.date(2026, 12, 1))
+    run, merges = scan(policy, ScanOptions(root=root, output_dir=tmp_path / "out",
+                                           cache_dir=Path(TEST_CACHE)))
+    said = "dedup looked at 2 pairs of code findings and no more"
+    assert {r.name for r in run.scanners if any(said in w for w in r.warnings)} == \
+        {"bandit", "semgrep"}
+    # fewer joined than the seven of the full run: the rest counted twice, none lost
+    assert len(merges) < 7
+    code = [f for f in run.findings if f.category is Category.CODE]
+    assert len(code) + sum(len(f.merged_fingerprints) for f in code) == 14
