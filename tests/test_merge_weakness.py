@@ -3,6 +3,7 @@ or flagging two lines of one statement, make one finding; two weaknesses stay tw
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 import shutil
@@ -11,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from posture_gate import codepairs
-from posture_gate.merge import dedup
-from posture_gate.model import Category, Finding, Location, Severity
+from posture_gate.merge import Merge, dedup
+from posture_gate.model import Category, Finding, Location, ScanResult, Severity
 from posture_gate.policy import schema
 from posture_gate.scan import ScanOptions, scan
 from posture_gate.weakness import same_weakness, weaknesses
@@ -88,19 +89,22 @@ def test_a_file_outside_the_tree_or_unparsable_gives_no_statement(tmp_path: Path
     assert len(dedup(sql, root=root)[0]) == 2
 
 
+def _real_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ScanResult, list[Merge]]:
+    """bandit and the textbook-CWE semgrep rules on the dedup fixture."""
+    monkeypatch.setenv("PATH", f"{bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}")
+    p = tmp_path / "policy.yml"
+    p.write_text("version: 1\nscanners:\n  bandit: {}\n"
+                 f"  semgrep: {{config: ['{DATA / 'textbook-cwe.yml'}']}}\n")
+    policy = schema.load_policy(str(p), today=datetime.date(2026, 12, 1))
+    return scan(policy, ScanOptions(root=_root(tmp_path), output_dir=tmp_path / "out",
+                                    cache_dir=Path(TEST_CACHE)))
+
+
 @pytest.mark.slow
 def test_real_bandit_and_semgrep_one_finding_per_weakness(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:
-    monkeypatch.setenv("PATH", f"{bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}")
-    root = _root(tmp_path)
-    p = tmp_path / "policy.yml"
-    p.write_text("version: 1\nscanners:\n  bandit: {}\n"
-                 f"  semgrep: {{config: ['{DATA / 'textbook-cwe.yml'}']}}\n")
-    import datetime
-    policy = schema.load_policy(str(p), today=datetime.date(2026, 12, 1))
-    run, _ = scan(policy, ScanOptions(root=root, output_dir=tmp_path / "out",
-                                      cache_dir=Path(TEST_CACHE)))
+    run, _ = _real_scan(tmp_path, monkeypatch)
     code = sorted((f.location.start_line if f.location else 0, f.rule_id, f.found_by)
                   for f in run.findings if f.category is Category.CODE)
     both = ("bandit", "semgrep")
@@ -118,16 +122,8 @@ def test_real_bandit_and_semgrep_one_finding_per_weakness(tmp_path: Path,
 @pytest.mark.slow
 def test_a_scan_whose_dedup_ran_out_says_so_on_its_code_runs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", f"{bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}")
     monkeypatch.setattr(codepairs, "MAX_PAIRS", 2)  # the tree has seven pairs to join
-    root = _root(tmp_path)
-    p = tmp_path / "policy.yml"
-    p.write_text("version: 1\nscanners:\n  bandit: {}\n"
-                 f"  semgrep: {{config: ['{DATA / 'textbook-cwe.yml'}']}}\n")
-    import datetime
-    policy = schema.load_policy(str(p), today=datetime.date(2026, 12, 1))
-    run, merges = scan(policy, ScanOptions(root=root, output_dir=tmp_path / "out",
-                                           cache_dir=Path(TEST_CACHE)))
+    run, merges = _real_scan(tmp_path, monkeypatch)
     said = "dedup looked at 2 pairs of code findings and no more"
     assert {r.name for r in run.scanners if any(said in w for w in r.warnings)} == \
         {"bandit", "semgrep"}
