@@ -24,7 +24,7 @@ from .coverage import (
     language_of,
 )
 from .model import RunStatus, ScannerRun
-from .scanners.semgrep import error_kind
+from .scanners.semgrep_errors import error_kind
 
 _SEMGREP_SKIPS = {"exceeded_size_limit": "too large", "too_big": "too large",
                   "analysis_failed_parser_or_internal_error": "parse error",
@@ -131,7 +131,8 @@ def _reason(path: str, size: int, seen: _Seen, excludes: Sequence[object]) -> st
         return "excluded by policy"
     if _matches(path, DEFAULT_IGNORED.get(seen.run.scanner, ())):
         return "ignored by the tool's defaults"
-    if seen.run.scanner == "semgrep" and size > SEMGREP_MAX_BYTES:
+    if seen.run.scanner == "semgrep" and size > SEMGREP_MAX_BYTES and \
+            not seen.run.properties.get("reads_every_file"):
         return "too large"
     return "not reported by the scanner" if seen.reported else "no raw output to read"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,15 @@ def test_examples_with_js_a_syntax_error_and_tests_dir(tmp_path: Path) -> None:
                    "-o", str(out), "-f", "json")
     doc = json.loads((out / "findings.json").read_text())
     assert not [g for g in doc["verdict"]["gates"] if g["name"].startswith("coverage.")]
+
+
+def test_too_large_only_under_a_size_limit(tmp_path: Path) -> None:
+    # osemgrep lists no skipped file: a big file it did not report is "too large" only
+    # when semgrep ran with its size limit, not when the plan had it read every file
+    root, out = _tree(tmp_path), tmp_path / "out"
+    (root / "app" / "huge.py").write_text("x = 1\n" * 200_000)  # 1.2 MB
+    runs = _runs(out)
+    for limited, expected in ((True, "too large"), (False, "not reported by the scanner")):
+        runs[1] = replace(runs[1], properties={} if limited else {"reads_every_file": True})
+        cov = measure(survey(root), root, runs, out)
+        assert _reasons(cov, "python")[("app/huge.py", "semgrep")] == expected

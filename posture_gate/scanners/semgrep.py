@@ -49,6 +49,7 @@ from .base import (
     strings,
     version_in_json,
 )
+from .semgrep_errors import error_kind, explain
 
 BUNDLED = "bundled"  # policy shorthand for the rule pack shipped in the package
 
@@ -130,39 +131,10 @@ def jobs() -> int:
     return max(1, priority.cores() // 2)
 
 
-# osemgrep's stderr: a warning on every run that passes an --x- flag (the plan does), log
-# lines stamped `[00.06][ERROR]: ...`, and Cmdliner's usage errors wrapped onto indented lines
-_X_WARNING = "options starting with '--x-'"
-_STAMP = re.compile(r"^\[[\d.]+\]\[[A-Z]+\]:\s*")
-
-
-def explain(stderr: str) -> str:
-    """The last message semgrep printed, unwrapped; "" when only its --x- warning is there
-    (a rule error is in its JSON output, which is not kept when the run failed)."""
-    messages: list[str] = []
-    for line in stderr.splitlines():
-        if not line.strip() or _X_WARNING in line:
-            continue
-        if line[:1].isspace() and messages:
-            messages[-1] += " " + line.strip()
-        else:
-            messages.append(_STAMP.sub("", line.strip()))
-    return one_line(messages[-1], 300) if messages else ""
-
-
 def _sets_jobs(args: Sequence[str]) -> bool:
     # the forbidden-flag reader knows every spelling (-j 3, -j3, --jobs=3, a cluster); two
     # -j flags are refused by semgrep: the scan would fail, not run slower
     return forbidden_arg(args, frozenset({"-j", "--jobs"})) is not None
-
-
-def error_kind(error: Mapping[str, Any]) -> str | None:
-    """An error's type: a word ("Timeout"), or a list whose head is one (["PartialParsing",
-    [spans]])."""
-    kind = error.get("type")
-    if isinstance(kind, list) and kind and isinstance(kind[0], str):
-        return kind[0]
-    return kind if isinstance(kind, str) else None
 
 
 # semgrep's error levels, and its severity words (legacy and the newer five-level scale)
@@ -248,7 +220,8 @@ class Semgrep(Scanner):
                 "--disable-nosem", "--quiet"]
         for c in configs:
             argv += ["--config", c]
-        if forbidden_arg(settings.extra_args, frozenset({"--max-target-bytes"})) is None:
+        reads_all = forbidden_arg(settings.extra_args, frozenset({"--max-target-bytes"})) is None
+        if reads_all:
             # semgrep passes over a file above 1 MB with no error, and the tree could hide
             # code from every rule in one: each file is read (one too big or too odd for
             # its rules times out, which fails the run: allow_analysis_errors)
@@ -283,7 +256,8 @@ class Semgrep(Scanner):
         return [Job(name=self.name, scanner=self.name, argv=tuple(argv), env=env,
                     required=settings.required, timeout=settings.timeout,
                     meta={"rule_ids": sorted(local_ids), "allow_analysis_errors":
-                          bool(opts.get("allow_analysis_errors", False))},
+                          bool(opts.get("allow_analysis_errors", False)),
+                          "reads_every_file": reads_all},
                     speed_args=speed)]
 
     def precommit(self, settings: ScannerSettings,
@@ -381,7 +355,10 @@ class Semgrep(Scanner):
                 suppression=(Suppression(kind="inline", reason="# nosemgrep in source")
                              if ignored else None),
             ))
-        return Parsed(findings=tuple(findings), raw_count=len(results), warnings=tuple(warnings))
+        # coverage's "too large" (a file over semgrep's size limit) is no reason under none
+        reads_all = {"reads_every_file": True} if job.meta.get("reads_every_file") else {}
+        return Parsed(findings=tuple(findings), raw_count=len(results), warnings=tuple(warnings),
+                      properties=reads_all)
 
     def redact(self, doc: Any) -> Any:
         results = doc.get("results") if isinstance(doc, dict) else None

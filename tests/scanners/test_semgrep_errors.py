@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from posture_gate.scanners.semgrep import explain
+from posture_gate.scanners.semgrep_errors import explain
 from tests.conftest import copy_webapp, run_cli
 
 WARNING = ("[00.06][WARNING]: !!! You're using one or more options starting with '--x-'. "

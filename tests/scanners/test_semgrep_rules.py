@@ -91,5 +91,12 @@ def _limit(tmp_path: Path, args: tuple[str, ...] = ()) -> list[str]:
 def test_every_file_is_read_unless_a_trusted_policy_sets_a_limit(tmp_path: Path) -> None:
     # semgrep passes over a file above 1 MB with no error: the tree could hide code there
     assert _limit(tmp_path) == ["--max-target-bytes", "0"]
+    ctx = ScanContext(root=tmp_path, work_dir=tmp_path / "work")
+    for args, reads_all in (((), True), (("--max-target-bytes", "5MB"), False)):
+        (job,) = Semgrep().plan(ScannerSettings(name="semgrep", options={},
+                                                extra_args=args), ctx)
+        parsed = Semgrep().parse(b'{"results": [], "errors": []}', job, ctx, "1.185.0")
+        # what coverage reads to tell a file over the size limit from one left unreported
+        assert parsed.properties == ({"reads_every_file": True} if reads_all else {})
     assert _limit(tmp_path, ("--max-target-bytes", "5MB")) == ["--max-target-bytes", "5MB"]
     assert _limit(tmp_path, ("--max-target-bytes=5MB",)) == ["--max-target-bytes=5MB"]
