@@ -5,7 +5,8 @@ stored findings of the others), or a full run; each OK result is stored for next
 The cache never hides a finding: an entry is used only when its whole key matches
 (resultcache.py), a partial run drops every stored finding of a changed, added or deleted
 file, and a run that did not succeed is reported as it is and never stored. Entries are
-stored only when the tree hashed after the scan is the tree hashed before it.
+stored only when the tree after the scan is the tree hashed before it (treedigest.unchanged:
+a file not written since it was hashed is not read again).
 """
 
 from __future__ import annotations
@@ -43,9 +44,9 @@ class _Plan:
     keyed_after: bool = False
 
 
-def tree_manifest(ctx: ScanContext) -> dict[str, str] | None:
+def tree_snapshot(ctx: ScanContext) -> treedigest.Snapshot | None:
     try:
-        return treedigest.manifest(ctx.root, exclude_dirs=ctx.exclude_dirs,
+        return treedigest.snapshot(ctx.root, exclude_dirs=ctx.exclude_dirs,
                                    outside_links=ctx.outside_links)
     except treedigest.TooManyFiles:
         return None
@@ -147,7 +148,8 @@ def run_cached(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext, staged:
     if cache is None and changed is None:
         return run_all(planned, ctx, staged, meanwhile)
     started = time.monotonic()
-    tree = tree_manifest(ctx) if cache is not None else None
+    snap = tree_snapshot(ctx) if cache is not None else None
+    tree = snap.files if snap is not None else None
     versions: dict[str, str | None] = {}
     plans: dict[int, _Plan] = {}
     running: dict[int, Future[JobOutcome]] = {}
@@ -163,7 +165,7 @@ def run_cached(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext, staged:
         meanwhile()
         ran = {i: f.result() for i, f in running.items()}
     return _collect(planned, [plans[i] for i in range(len(planned))], ran, cache, ctx,
-                    staged, settings, tree, started)
+                    staged, settings, snap, started)
 
 
 def _decide(cache: ResultCache | None, scanner: Scanner, job: Job, ctx: ScanContext,
@@ -183,8 +185,9 @@ def _decide(cache: ResultCache | None, scanner: Scanner, job: Job, ctx: ScanCont
 def _collect(planned: Sequence[tuple[Scanner, Job]], plans: Sequence[_Plan],
              ran: Mapping[int, JobOutcome], cache: ResultCache | None, ctx: ScanContext,
              staged: Path, settings: Mapping[str, ScannerSettings],
-             tree: Mapping[str, str] | None, started: float) -> list[JobOutcome]:
+             snap: treedigest.Snapshot | None, started: float) -> list[JobOutcome]:
     """Each job's outcome in plan order: its run, its cache entry, or the two merged."""
+    tree = snap.files if snap is not None else None
     outcomes = []
     for i, ((scanner, job), p) in enumerate(zip(planned, plans, strict=True)):
         if p.changed is not None:
@@ -215,7 +218,7 @@ def _collect(planned: Sequence[tuple[Scanner, Job]], plans: Sequence[_Plan],
     if cache is not None:
         plans = [_keyed_after(cache, s, j, p, o, ctx, settings.get(s.name), tree)
                  for (s, j), p, o in zip(planned, plans, outcomes, strict=True)]
-        _store(cache, planned, plans, outcomes, staged, ctx, tree)
+        _store(cache, planned, plans, outcomes, staged, ctx, snap)
     return outcomes
 
 
@@ -234,14 +237,16 @@ def _keyed_after(cache: ResultCache, scanner: Scanner, job: Job, p: _Plan, o: Jo
 
 def _store(cache: ResultCache, planned: Sequence[tuple[Scanner, Job]],
            plans: Sequence[_Plan], outcomes: Sequence[JobOutcome], staged: Path,
-           ctx: ScanContext, tree: Mapping[str, str] | None) -> None:
+           ctx: ScanContext, snap: treedigest.Snapshot | None) -> None:
     fresh = [(job, p, o) for (_, job), p, o in zip(planned, plans, outcomes, strict=True)
              if p.key is not None and o.run.status is RunStatus.OK and o.run.cache != HIT
              and o.run.version]
     if not fresh:
         return
-    if tree is not None and tree_manifest(ctx) != tree:
+    if snap is not None and not treedigest.unchanged(
+            snap, ctx.root, exclude_dirs=ctx.exclude_dirs, outside_links=ctx.outside_links):
         return  # the tree changed during the scan: what was scanned is not what was hashed
+    tree = snap.files if snap is not None else None
     for job, p, o in fresh:
         if p.key is None or o.run.version is None:
             continue

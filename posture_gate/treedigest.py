@@ -6,6 +6,12 @@ output directories, links leading outside the root) and, like bandit's and semgr
 walks, never enters a directory symlink. A file symlink inside the root is hashed through
 (bandit opens it). Whatever is skipped here, a finding in it disables reuse (the cache
 checks that every cached finding lies in a hashed file).
+
+After the scan, unchanged() tells whether the tree still holds what was hashed without
+reading it all again: a file whose status (device, inode, size, mtime, ctime) is what it was
+when hashed, and was already well before the walk began, has not been written since (any
+write sets its ctime to the time of the write, and no one but root can set it back). Files
+changed shortly before the walk are read again, as git re-reads "racily clean" entries.
 """
 
 from __future__ import annotations
@@ -13,28 +19,48 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from .scanners.base import NOT_PROJECT_DIRS
 
 _CHUNK = 1 << 20
 MAX_FILES = 500_000  # past this the tree is not worth hashing: no cache for it
+# A status this close to the walk's start (or after it) proves nothing: a write within the
+# same timestamp tick (up to 2 s on some filesystems) can leave it as it was.
+RACY_NS = 2_000_000_000
+
+Identity = tuple[int, int, int, int, int]  # st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    files: Mapping[str, str]  # rel path -> sha256, as manifest()
+    stats: Mapping[str, Identity]  # the status of each file as it was before it was read
+    started_ns: int  # wall clock (the clock file times are set from) before the walk
 
 
 class TooManyFiles(Exception):
     pass
 
 
-def file_digest(path: str | Path) -> str | None:
-    """sha256 of a regular file's bytes (through a link), None if it cannot be read."""
+def _identity(st: os.stat_result) -> Identity:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _read(path: str | Path) -> tuple[str, Identity] | None:
+    """(sha256, status) of a regular file (through a link), None if it cannot be read. The
+    status is taken before the bytes: a write while they are read moves the ctime past it."""
     h = hashlib.sha256()
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             return None  # a FIFO or device planted in the tree is never read
         with os.fdopen(fd, "rb", closefd=False) as fh:
             while chunk := fh.read(_CHUNK):
@@ -43,16 +69,66 @@ def file_digest(path: str | Path) -> str | None:
         return None
     finally:
         os.close(fd)
-    return h.hexdigest()
+    return h.hexdigest(), _identity(st)
+
+
+def file_digest(path: str | Path) -> str | None:
+    """sha256 of a regular file's bytes (through a link), None if it cannot be read."""
+    got = _read(path)
+    return None if got is None else got[0]
 
 
 def manifest(root: Path, *, exclude_dirs: Sequence[str] = (),
              outside_links: Sequence[str] = (), max_files: int = MAX_FILES
              ) -> dict[str, str]:
     """rel path -> digest of every readable regular file the scanners may read."""
+    return dict(snapshot(root, exclude_dirs=exclude_dirs, outside_links=outside_links,
+                         max_files=max_files).files)
+
+
+def snapshot(root: Path, *, exclude_dirs: Sequence[str] = (),
+             outside_links: Sequence[str] = (), max_files: int = MAX_FILES) -> Snapshot:
+    """The manifest, with each file's status for unchanged() to compare with."""
+    started = time.time_ns()
+    files: dict[str, str] = {}
+    stats: dict[str, Identity] = {}
+    for rel, path in _walk(root, exclude_dirs, outside_links):
+        got = _read(path)
+        if got is not None:
+            files[rel], stats[rel] = got
+            if len(files) > max_files:
+                raise TooManyFiles(f"more than {max_files} files")
+    return Snapshot(files=files, stats=stats, started_ns=started)
+
+
+def unchanged(snap: Snapshot, root: Path, *, exclude_dirs: Sequence[str] = (),
+              outside_links: Sequence[str] = ()) -> bool:
+    """The tree's manifest is still snap.files: the same paths, and each file either still
+    has the status it had, from well before the snapshot began, or the same digest."""
+    settled = snap.started_ns - RACY_NS
+    seen = 0
+    for rel, path in _walk(root, exclude_dirs, outside_links):
+        was = snap.stats.get(rel)
+        if was is not None:
+            seen += 1
+            try:
+                now: Identity | None = _identity(os.stat(path))
+            except OSError:
+                now = None
+            if now == was and was[4] < settled:
+                continue  # not written since it was hashed
+        got = _read(path)
+        if (got[0] if got else None) != snap.files.get(rel):
+            return False  # changed, unreadable now, or readable and new
+    return seen == len(snap.files)  # else a file went away
+
+
+def _walk(root: Path, exclude_dirs: Sequence[str], outside_links: Sequence[str]
+          ) -> Iterator[tuple[str, str]]:
+    """(rel path, path) of each file the scanners may read, directories and links to
+    directories left out; whether it is a readable regular file is _read's to say."""
     excluded = frozenset(exclude_dirs)
     leaving = frozenset(outside_links)
-    out: dict[str, str] = {}
     stack = [(str(root), "")]
     while stack:
         directory, prefix = stack.pop()
@@ -74,12 +150,7 @@ def manifest(root: Path, *, exclude_dirs: Sequence[str] = (),
                     continue  # a directory link: not walked by the scanners either
             except OSError:
                 continue
-            digest = file_digest(entry.path)
-            if digest is not None:
-                out[rel] = digest
-                if len(out) > max_files:
-                    raise TooManyFiles(f"more than {max_files} files")
-    return out
+            yield rel, entry.path
 
 
 def combined(files: Mapping[str, str]) -> str:

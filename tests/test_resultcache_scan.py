@@ -8,10 +8,12 @@ compares the warm scan with a scan that uses no cache at all.
 from __future__ import annotations
 
 import datetime
+import os
 import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -229,3 +231,26 @@ def test_zizmor_is_answered_from_the_cache_until_the_tree_changes(tmp_path: Path
     assert _cache_state(run()) == {"zizmor": "hit"}
     (root / "app.py").write_text("print(2)\n")  # any file of the tree
     assert _cache_state(run()) == {"zizmor": None}
+
+
+def test_a_file_written_during_the_scan_stores_nothing(
+        case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a build step writing into the tree while the scanners read it: what they found may
+    # be the old bytes or the new, so no result is kept under either
+    shutil.rmtree(case.base / "cache")
+    target = case.root / "app" / "views.py"
+    before = target.stat()
+    text = target.read_text()
+    real_start = runner.Launcher.start
+
+    def start_then_write(self: runner.Launcher, scanner: Any, job: Any) -> Any:
+        if target.read_text() == text:  # the first job starts after the tree was hashed
+            target.write_text(text.replace("HTTP", "http", 1))  # same size
+            os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+        return real_start(self, scanner, job)
+    monkeypatch.setattr(runner.Launcher, "start", start_then_write)
+    assert _cache_state(case.scan()) == dict.fromkeys(SCANNERS)
+    monkeypatch.undo()
+    assert target.stat().st_size == before.st_size
+    assert _cache_state(case.scan()) == dict.fromkeys(SCANNERS)  # nothing was stored
+    assert _cache_state(case.scan()) == dict.fromkeys(SCANNERS, "hit")  # now it was

@@ -1,0 +1,120 @@
+"""The tree's manifest, and telling after a scan whether the tree still holds it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from posture_gate import treedigest
+
+
+def _tree(root: Path) -> Path:
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "a.py").write_text("import os\n")
+    (root / "src" / "b.py").write_text("eval(x)\n")
+    (root / "README.md").write_text("hello\n")
+    return root
+
+
+def _settled(snap: treedigest.Snapshot) -> treedigest.Snapshot:
+    """As if the walk began long after every file was last written (the usual case: a
+    checkout seconds before the scan); files written in tests are younger than RACY_NS."""
+    return replace(snap, started_ns=snap.started_ns + 10 * treedigest.RACY_NS)
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    seen: list[str] = []
+    real = treedigest._read
+
+    def counting(path: str | Path) -> tuple[str, treedigest.Identity] | None:
+        seen.append(os.path.basename(path))
+        return real(path)
+    monkeypatch.setattr(treedigest, "_read", counting)
+    return seen
+
+
+def test_the_snapshot_is_the_manifest(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "t")
+    snap = treedigest.snapshot(root)
+    assert dict(snap.files) == treedigest.manifest(root)
+    assert sorted(snap.stats) == sorted(snap.files) == ["README.md", "src/a.py", "src/b.py"]
+
+
+def test_a_settled_tree_is_checked_from_file_status_alone(tmp_path: Path,
+                                                          reads: list[str]) -> None:
+    root = _tree(tmp_path / "t")
+    snap = _settled(treedigest.snapshot(root))
+    reads.clear()
+    assert treedigest.unchanged(snap, root)
+    assert reads == []
+
+
+def test_files_written_just_before_the_walk_are_read_again(tmp_path: Path,
+                                                           reads: list[str]) -> None:
+    # git's racily clean entries: a write in the same timestamp tick as the one the status
+    # shows would leave the status as it was, so only the bytes can tell
+    root = _tree(tmp_path / "t")
+    snap = treedigest.snapshot(root)
+    reads.clear()
+    assert treedigest.unchanged(snap, root)
+    assert sorted(reads) == ["README.md", "a.py", "b.py"]
+    # the same status with other bytes hashed: settled, the status is believed; racy, not
+    forged = replace(snap, files={**snap.files, "src/b.py": "0" * 64})
+    assert treedigest.unchanged(_settled(forged), root)
+    assert not treedigest.unchanged(forged, root)
+
+
+def test_a_rewrite_that_keeps_size_and_mtime_is_seen(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "t")
+    target = root / "src" / "b.py"
+    before = target.stat()
+    snap = _settled(treedigest.snapshot(root))
+    target.write_text("exec(x)\n")  # as long as "eval(x)\n"
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert target.stat().st_size == before.st_size
+    assert not treedigest.unchanged(snap, root)  # the ctime moved: read, and it differs
+
+
+def test_a_file_replaced_by_one_with_the_same_bytes_is_unchanged(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "t")
+    snap = _settled(treedigest.snapshot(root))
+    twin = tmp_path / "twin.py"
+    twin.write_text("eval(x)\n")
+    os.replace(twin, root / "src" / "b.py")  # another inode: read again, same digest
+    assert treedigest.unchanged(snap, root)
+    twin.write_text("exec(y)\n")
+    os.replace(twin, root / "src" / "b.py")
+    assert not treedigest.unchanged(snap, root)
+
+
+def test_added_deleted_and_relinked_files_are_changes(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "t")
+    snap = _settled(treedigest.snapshot(root))
+    (root / "src" / "c.py").write_text("")
+    assert not treedigest.unchanged(snap, root)
+    (root / "src" / "c.py").unlink()
+    assert treedigest.unchanged(snap, root)
+    (root / "README.md").unlink()
+    assert not treedigest.unchanged(snap, root)
+    # a link that now leads to other bytes: a change; a FIFO planted beside: never read
+    (root / "README.md").symlink_to(root / "src" / "a.py")
+    assert not treedigest.unchanged(snap, root)
+    (root / "README.md").unlink()
+    (root / "README.md").write_text("hello\n")
+    os.mkfifo(root / "src" / "pipe.py")
+    assert treedigest.unchanged(snap, root)
+
+
+def test_the_walk_skips_what_the_snapshot_skips(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "t")
+    (root / "report").mkdir()
+    (root / "report" / "findings.json").write_text("{}")
+    snap = _settled(treedigest.snapshot(root, exclude_dirs=("report",)))
+    (root / "report" / "findings.json").write_text('{"new": 1}')  # our own output
+    (root / ".git").mkdir()
+    (root / ".git" / "index").write_text("x")
+    assert treedigest.unchanged(snap, root, exclude_dirs=("report",))
