@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +40,41 @@ def usable(cache_root: Path | None, scanned_root: Path, kind: str) -> Path | Non
     if folder == scanned or scanned in folder.parents:
         return None
     return folder
+
+
+def private_dir(base: Path, *parts: str) -> Path | None:
+    """base/parts as real directories of mode 0700 (made if missing); None when one of
+    them is a link or not a directory: the cache is then not used."""
+    path = base
+    for part in (None, *parts):
+        if part is not None:
+            path = path / part
+        try:
+            path.mkdir(mode=0o700, parents=part is None, exist_ok=True)
+            st = os.lstat(path)
+        except OSError:
+            return None
+        if not stat.S_ISDIR(st.st_mode):
+            return None
+        if stat.S_IMODE(st.st_mode) != 0o700 and st.st_uid == os.getuid():
+            with contextlib.suppress(OSError):
+                os.chmod(path, 0o700)
+    return path
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """A new 0600 file renamed over `path` (a link there is replaced, never followed)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), 0o600)
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 STALE_TMP_S = 3600  # a temp file this old belongs to a writer that was killed

@@ -28,8 +28,6 @@ import itertools
 import json
 import os
 import re
-import stat
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -237,7 +235,7 @@ class ResultCache:
         self.folder = folder
 
     def _path(self, key: Key) -> Path | None:
-        job_dir = _private_dir(self.folder, _SAFE_NAME.sub("_", key.job))
+        job_dir = cachedir.private_dir(self.folder, _SAFE_NAME.sub("_", key.job))
         return None if job_dir is None else job_dir / f"{key.digest}.json"
 
     def load(self, key: Key) -> Entry | None:
@@ -273,11 +271,12 @@ class ResultCache:
 
     def remember_version(self, scanner: Scanner, version: str) -> None:
         exe = _executable(scanner.executable)
-        if exe is None or _private_dir(self.folder) is None:
+        if exe is None or cachedir.private_dir(self.folder) is None:
             return
         kept = dict(list(self._versions().items())[-31:])  # a few executables, never more
         with contextlib.suppress(OSError, ValueError):
-            _write_private(self.folder / VERSIONS, _canonical({**kept, exe: version}).encode())
+            cachedir.write_private(self.folder / VERSIONS,
+                                   _canonical({**kept, exe: version}).encode())
 
     def _versions(self) -> dict[str, str]:
         """The remembered versions; a missing or damaged file remembers nothing."""
@@ -296,7 +295,7 @@ class ResultCache:
         if path is None:
             return False
         try:
-            _write_private(path, encode(key, entry))
+            cachedir.write_private(path, encode(key, entry))
         except (OSError, ValueError):
             return False
         _prune(path.parent, keep=path.name)
@@ -357,41 +356,6 @@ def _entry(body: Any, key: Key) -> Entry | None:
                  findings=tuple(Finding.from_dict(f, f"findings[{i}].")
                                 for i, f in enumerate(findings)),
                  raw=raw, files=files)
-
-
-def _private_dir(base: Path, *parts: str) -> Path | None:
-    """base/parts as real directories of mode 0700 (made if missing); None when one of
-    them is a link or not a directory: the cache is then not used."""
-    path = base
-    for part in (None, *parts):
-        if part is not None:
-            path = path / part
-        try:
-            path.mkdir(mode=0o700, parents=part is None, exist_ok=True)
-            st = os.lstat(path)
-        except OSError:
-            return None
-        if not stat.S_ISDIR(st.st_mode):
-            return None
-        if stat.S_IMODE(st.st_mode) != 0o700 and st.st_uid == os.getuid():
-            with contextlib.suppress(OSError):
-                os.chmod(path, 0o700)
-    return path
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """A new 0600 file renamed over `path` (a link there is replaced, never followed)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), 0o600)
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _prune(folder: Path, *, keep: str) -> None:
