@@ -18,7 +18,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import progress, restrict, treedigest
+from . import progress, restrict, treedigest, treememo
 from .fsutil import write_atomic
 from .model import Finding, RunStatus, ScannerRun
 from .resultcache import Entry, Key, ResultCache, build_key
@@ -44,10 +44,12 @@ class _Plan:
     keyed_after: bool = False
 
 
-def tree_snapshot(ctx: ScanContext) -> treedigest.Snapshot | None:
+def tree_snapshot(ctx: ScanContext, cache: ResultCache) -> treedigest.Snapshot | None:
+    """The tree as hashed now; files unchanged since the last scan of it are not read."""
     try:
         return treedigest.snapshot(ctx.root, exclude_dirs=ctx.exclude_dirs,
-                                   outside_links=ctx.outside_links)
+                                   outside_links=ctx.outside_links,
+                                   known=treememo.load(cache.folder, ctx.root))
     except treedigest.TooManyFiles:
         return None
 
@@ -148,7 +150,7 @@ def run_cached(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext, staged:
     if cache is None and changed is None:
         return run_all(planned, ctx, staged, meanwhile)
     started = time.monotonic()
-    snap = tree_snapshot(ctx) if cache is not None else None
+    snap = tree_snapshot(ctx, cache) if cache is not None else None
     tree = snap.files if snap is not None else None
     versions: dict[str, str | None] = {}
     plans: dict[int, _Plan] = {}
@@ -164,8 +166,11 @@ def run_cached(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext, staged:
                 running[i] = launcher.start(scanner, run)
         meanwhile()
         ran = {i: f.result() for i, f in running.items()}
-    return _collect(planned, [plans[i] for i in range(len(planned))], ran, cache, ctx,
-                    staged, settings, snap, started)
+    outcomes = _collect(planned, [plans[i] for i in range(len(planned))], ran, cache, ctx,
+                        staged, settings, snap, started)
+    if cache is not None and snap is not None:
+        treememo.save(cache.folder, ctx.root, snap)  # (a file written since reads again)
+    return outcomes
 
 
 def _decide(cache: ResultCache | None, scanner: Scanner, job: Job, ctx: ScanContext,

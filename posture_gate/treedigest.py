@@ -12,6 +12,7 @@ reading it all again: a file whose status (device, inode, size, mtime, ctime) is
 when hashed, and was already well before the walk began, has not been written since (any
 write sets its ctime to the time of the write, and no one but root can set it back). Files
 changed shortly before the walk are read again, as git re-reads "racily clean" entries.
+The same rule lets a snapshot take a file's digest from the last scan's (treememo.py).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Snapshot:
     files: Mapping[str, str]  # rel path -> sha256, as manifest()
     stats: Mapping[str, Identity]  # the status of each file as it was before it was read
     started_ns: int  # wall clock (the clock file times are set from) before the walk
+    reused: int = 0  # files whose digest came from an earlier snapshot, not read
 
 
 class TooManyFiles(Exception):
@@ -87,18 +89,35 @@ def manifest(root: Path, *, exclude_dirs: Sequence[str] = (),
 
 
 def snapshot(root: Path, *, exclude_dirs: Sequence[str] = (),
-             outside_links: Sequence[str] = (), max_files: int = MAX_FILES) -> Snapshot:
-    """The manifest, with each file's status for unchanged() to compare with."""
+             outside_links: Sequence[str] = (), max_files: int = MAX_FILES,
+             known: Snapshot | None = None) -> Snapshot:
+    """The manifest, with each file's status for unchanged() to compare with. A file that
+    `known` (an earlier snapshot of this root) saw with the status it has now, settled
+    before that walk began, keeps the digest it had then and is not read."""
     started = time.time_ns()
+    settled = known.started_ns - RACY_NS if known is not None else 0
     files: dict[str, str] = {}
     stats: dict[str, Identity] = {}
+    reused = 0
     for rel, path in _walk(root, exclude_dirs, outside_links):
-        got = _read(path)
-        if got is not None:
+        was = known.stats.get(rel) if known is not None else None
+        if known is not None and was is not None and was[4] < settled \
+                and rel in known.files and _status(path) == was:
+            files[rel], stats[rel] = known.files[rel], was
+            reused += 1
+        elif (got := _read(path)) is not None:
             files[rel], stats[rel] = got
-            if len(files) > max_files:
-                raise TooManyFiles(f"more than {max_files} files")
-    return Snapshot(files=files, stats=stats, started_ns=started)
+        if len(files) > max_files:
+            raise TooManyFiles(f"more than {max_files} files")
+    return Snapshot(files=files, stats=stats, started_ns=started, reused=reused)
+
+
+def _status(path: str) -> Identity | None:
+    """The status open() would see (through a link), None if there is none."""
+    try:
+        return _identity(os.stat(path))
+    except OSError:
+        return None
 
 
 def unchanged(snap: Snapshot, root: Path, *, exclude_dirs: Sequence[str] = (),
@@ -111,11 +130,7 @@ def unchanged(snap: Snapshot, root: Path, *, exclude_dirs: Sequence[str] = (),
         was = snap.stats.get(rel)
         if was is not None:
             seen += 1
-            try:
-                now: Identity | None = _identity(os.stat(path))
-            except OSError:
-                now = None
-            if now == was and was[4] < settled:
+            if was[4] < settled and _status(path) == was:
                 continue  # not written since it was hashed
         got = _read(path)
         if (got[0] if got else None) != snap.files.get(rel):

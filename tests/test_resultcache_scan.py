@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from posture_gate import resultcache, runner
+from posture_gate import resultcache, runner, treedigest
 from posture_gate.model import ScanResult
 from posture_gate.policy.schema import load_policy
 from posture_gate.scan import ScanOptions, scan
@@ -254,3 +254,21 @@ def test_a_file_written_during_the_scan_stores_nothing(
     assert target.stat().st_size == before.st_size
     assert _cache_state(case.scan()) == dict.fromkeys(SCANNERS)  # nothing was stored
     assert _cache_state(case.scan()) == dict.fromkeys(SCANNERS, "hit")  # now it was
+
+
+def test_an_edit_keeping_size_and_mtime_is_found_past_the_tree_memo(
+        case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the tree was copied a moment ago: count it as settled, so that the second scan takes
+    # every other file's digest from the first one's memo (treememo.py)
+    monkeypatch.setattr(treedigest, "RACY_NS", 0)
+    assert _cache_state(case.scan()) == dict.fromkeys(SCANNERS, "hit")
+    target = case.root / "app" / "views.py"
+    before, text = target.stat(), target.read_text()
+    head = '"""HTTP endpoints."""'
+    target.write_text(text.replace(head, "eval(x)".ljust(len(head), "#"), 1))
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert target.stat().st_size == before.st_size
+    warm = _check(case, {"bandit": "partial", "semgrep": "partial", "pip-audit": "hit",
+                         "trivy": None})
+    assert {f.rule_id for f in warm.findings if f.location and f.location.start_line == 1
+            and f.location.path == "app/views.py"} >= {"B307", "planted-eval"}

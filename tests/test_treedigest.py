@@ -118,3 +118,29 @@ def test_the_walk_skips_what_the_snapshot_skips(tmp_path: Path) -> None:
     (root / ".git").mkdir()
     (root / ".git" / "index").write_text("x")
     assert treedigest.unchanged(snap, root, exclude_dirs=("report",))
+
+
+def test_an_earlier_snapshot_spares_reading_what_did_not_change(tmp_path: Path,
+                                                                reads: list[str]) -> None:
+    root = _tree(tmp_path / "t")
+    known = _settled(treedigest.snapshot(root))
+    (root / "src" / "b.py").write_text("exec(y)\n")  # same size, a new ctime
+    (root / "src" / "c.py").write_text("")
+    reads.clear()
+    snap = treedigest.snapshot(root, known=known)
+    assert sorted(reads) == ["b.py", "c.py"] and snap.reused == 2
+    assert dict(snap.files) == treedigest.manifest(root)
+    assert snap.stats["src/a.py"] == known.stats["src/a.py"]
+
+
+def test_an_earlier_snapshot_is_believed_only_for_files_settled_before_it(
+        tmp_path: Path, reads: list[str]) -> None:
+    root = _tree(tmp_path / "t")
+    known = treedigest.snapshot(root)  # every file written just before it: racy
+    forged = replace(known, files={**known.files, "src/b.py": "0" * 64})
+    reads.clear()
+    snap = treedigest.snapshot(root, known=forged)
+    assert snap.reused == 0 and len(reads) == 3
+    assert snap.files["src/b.py"] == known.files["src/b.py"]
+    # settled, the same status is taken at its word (the memo is trusted as the cache is)
+    assert treedigest.snapshot(root, known=_settled(forged)).files["src/b.py"] == "0" * 64
