@@ -4,6 +4,7 @@ Not a test: prints figures. Targets (issues #2, #13): posture-gate <= 0.7 x the 
 sequence and <= 1.15 x the slowest tool alone (no result cache).
 
     python benchmarks/parallel.py [--target DIR] [--advisories DIR|ZIP|TAR.GZ] [--repeat 5]
+                                  [--policy FILE]
 
 Default: examples/webapp with examples/advisories. "Alone" is each tool itself, run with the
 very argv posture-gate plans for it (pip-audit against an OSV server that is already up and
@@ -57,10 +58,10 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def posture_gate_run(root: Path, out: Path, source: Path, cache_home: Path
-                     ) -> tuple[float, float]:
+def posture_gate_run(root: Path, out: Path, source: Path, cache_home: Path,
+                     policy: Path | None) -> tuple[float, float]:
     argv = [str(BIN / "posture-gate"), "scan", str(root), "--advisories", str(source),
-            "-o", str(out), "--format", "json"]
+            "-o", str(out), "--format", "json", *(["--policy", str(policy)] if policy else [])]
     started, cpu = time.perf_counter(), children_cpu()
     proc = subprocess.run(argv, capture_output=True, text=True, check=False,
                           env=env_with(XDG_CACHE_HOME=str(cache_home)))
@@ -77,8 +78,10 @@ def posture_gate_run(root: Path, out: Path, source: Path, cache_home: Path
 class Tools:
     """Each job posture-gate would run, run by itself with the same argv, cwd and env."""
 
-    def __init__(self, root: Path, work: Path, db: advisories.AdvisoryDB, osv_url: str) -> None:
-        resolved = trust.resolve(None, None, root, today=datetime.date.today())
+    def __init__(self, root: Path, work: Path, db: advisories.AdvisoryDB, osv_url: str,
+                 policy: Path | None) -> None:
+        resolved = trust.resolve(str(policy) if policy else None, None, root,
+                                 today=datetime.date.today())
         ctx = ScanContext(root=root, work_dir=work, osv_url=osv_url, advisories=db)
         jobs, failed = plan(resolved.policy, ctx)
         if failed:
@@ -142,7 +145,10 @@ def main() -> None:
     parser.add_argument("--advisories", default=str(REPO / "examples" / "advisories"),
                         help="directory, OSV all.zip, or .tar.gz of OSV records")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--policy", type=Path, help="the trusted policy (as scan --policy); "
+                        "default: the tree's own, else the default preset")
     args = parser.parse_args()
+    policy = args.policy.resolve() if args.policy else None
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         root = tmp / "target"
@@ -163,12 +169,13 @@ def main() -> None:
 
         def pg(with_index: bool) -> tuple[float, float]:
             n = next(counter)
-            return posture_gate_run(root, tmp / f"out-{n}", source, fresh_cache(n, with_index))
+            return posture_gate_run(root, tmp / f"out-{n}", source, fresh_cache(n, with_index),
+                                    policy)
 
         pg(True)  # warm-up: page cache, semgrep's rule parsing, imports
         (tmp / "work").mkdir()
         with OsvServer(db) as server:
-            tools = Tools(root, tmp / "work", db, server.query_url)
+            tools = Tools(root, tmp / "work", db, server.query_url, policy)
             names = [j.name for _, j in tools.jobs]
             timings: dict[str, list[tuple[float, float]]] = {
                 n: [] for n in [*names, "together", "together-lead", "pg-warm", "pg-cold"]}
@@ -192,7 +199,7 @@ def main() -> None:
     print(f"  {'':30s} {'wall s':>7s} {'CPU s':>7s}")
     for name in names:
         print(f"  {name + ' alone':30s} {alone[name]:7.2f} {cpu[name]:7.2f}")
-    print(f"  {'four tools in sequence':30s} {sequential:7.2f} {sequential_cpu:7.2f}")
+    print(f"  {'the tools in sequence':30s} {sequential:7.2f} {sequential_cpu:7.2f}")
     # No schedule beats the slowest tool alone, nor the tools' own CPU time spread evenly
     # over every core: the best ratios this machine allows, with no posture-gate at all.
     cores = os.cpu_count() or 1
