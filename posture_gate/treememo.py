@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import cachedir, strictjson
+from . import cachedir
 from .treedigest import Identity, Snapshot
 
 SCHEMA = "posture-gate/tree-memo/v1"
@@ -37,8 +37,9 @@ def load(folder: Path, root: Path) -> Snapshot | None:
     try:
         fd = os.open(folder / FOLDER / _name(root), os.O_RDONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "rb") as fh:
-            doc = strictjson.load_bytes(fh.read(MAX_BYTES + 1))
-    except (OSError, ValueError):
+            # not strictjson: a file name's lone surrogates (its bytes) are what is kept
+            doc = json.loads(fh.read(MAX_BYTES + 1).decode("ascii"))
+    except (OSError, ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     return _decode(doc, root)
 
@@ -68,10 +69,10 @@ def save(folder: Path, root: Path, snap: Snapshot) -> None:
     if trees is None or (snap.files and snap.reused == len(snap.files)):
         return  # nothing read this time: the memo on disk already says all of it
     rows = {rel: [*snap.stats[rel], digest] for rel, digest in snap.files.items()}
+    # ASCII: a file name that is not UTF-8 (its bytes as lone surrogates) is kept as \udcXX
     data = json.dumps({"schema": SCHEMA, "root": os.fsdecode(root),
                        "started_ns": snap.started_ns, "files": rows},
-                      separators=(",", ":"), ensure_ascii=False).encode("utf-8",
-                                                                     "surrogateescape")
+                      separators=(",", ":")).encode("ascii")
     if len(data) > MAX_BYTES:
         return
     name = _name(root)

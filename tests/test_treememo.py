@@ -57,13 +57,25 @@ def test_a_memo_of_another_shape_remembers_nothing(tmp_path: Path, damage: objec
     assert treememo.load(folder, root) is None
 
 
+def test_a_file_name_that_is_not_utf8_is_remembered_as_its_bytes(tmp_path: Path) -> None:
+    # a name the tree chose: its memo must still load, and name that very file
+    root, folder = _root(tmp_path), tmp_path / "results"
+    (root / os.fsdecode(b"\xff\xfe.py")).write_bytes(b"eval(x)\n")
+    snap = treedigest.snapshot(root)
+    treememo.save(folder, root, snap)
+    back = treememo.load(folder, root)
+    assert back is not None and dict(back.files) == dict(snap.files)
+    assert os.fsdecode(b"\xff\xfe.py") in back.files
+
+
 def test_a_truncated_or_linked_memo_remembers_nothing(tmp_path: Path) -> None:
     root, folder = _root(tmp_path), tmp_path / "results"
     treememo.save(folder, root, treedigest.snapshot(root))
     memo = _memo(folder, root)
     good = memo.read_bytes()
-    memo.write_bytes(good[:-10])
-    assert treememo.load(folder, root) is None
+    for bad in (good[:-10], b"[" * 100_000 + b"]" * 100_000, good.replace(b"{", b"{\xc3\xa9", 1)):
+        memo.write_bytes(bad)  # cut short, nested past the stack, not ASCII
+        assert treememo.load(folder, root) is None
     planted = tmp_path / "planted.json"
     planted.write_bytes(good)
     memo.unlink()
