@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from posture_gate.coverage import Coverage, from_dict, images_named, survey
+from posture_gate.coverage import (
+    Coverage,
+    from_dict,
+    iac_kind,
+    images_named,
+    is_manifest,
+    survey,
+)
 from posture_gate.coverage_gate import console_lines, gates, markdown
 from posture_gate.coverage_measure import measure
 from posture_gate.model import RunStatus, ScannerRun
@@ -162,3 +170,25 @@ def test_too_large_only_under_a_size_limit(tmp_path: Path) -> None:
         runs[1] = replace(runs[1], properties={} if limited else {"reads_every_file": True})
         cov = measure(survey(root), root, runs, out)
         assert _reasons(cov, "python")[("app/huge.py", "semgrep")] == expected
+
+
+def test_the_survey_reads_no_link_fifo_or_excluded_dir(tmp_path: Path) -> None:
+    root = tmp_path / "tree"
+    (root / "k8s").mkdir(parents=True)
+    (root / "k8s" / "deploy.yaml").write_text("apiVersion: v1\nkind: Pod\n")
+    (root / "requirements").mkdir()
+    (root / "requirements" / "base.txt").write_text("flask==2.0.0\n")
+    (root / "out").mkdir()
+    (root / "out" / "Dockerfile").write_text("FROM python:3.12\n")
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("apiVersion: v1\nkind: Secret\n")
+    (root / "k8s" / "linked.yaml").symlink_to(outside)  # never read through
+    os.mkfifo(root / "k8s" / "pipe.yaml")  # would block an open() for reading
+    tree = survey(root, ["out"])
+    assert sorted(tree.files) == ["k8s/deploy.yaml", "requirements/base.txt"]
+    assert tree.iac == ("k8s/deploy.yaml",) and tree.manifests == ("requirements/base.txt",)
+    # a FIFO or a link swapped in after the inventory is not read either
+    assert iac_kind("k8s/pipe.yaml", root) is None
+    assert iac_kind("k8s/linked.yaml", root) is None
+    assert is_manifest("a/b/poetry.lock") and is_manifest("requirements-dev.txt")
+    assert not is_manifest("a/requirements/x.txt") and not is_manifest("poetry.lock.bak")
