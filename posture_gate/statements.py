@@ -106,22 +106,32 @@ def _statements(tree: ast.Module) -> list[_Stmt]:
     out: list[_Stmt] = []
 
     def visit(node: ast.AST, scope: int) -> None:
-        for child in ast.iter_child_nodes(node):
-            inner = id(child) if isinstance(child, _SCOPES) else scope
-            if isinstance(child, ast.stmt):
-                body = [c.lineno for c in ast.iter_child_nodes(child)
-                        if isinstance(c, ast.stmt)]
-                # a compound statement (if, with, def...) is its header only: its body's
-                # statements are statements of their own
-                end = max(child.lineno, min(body) - 1) if body else \
-                    (child.end_lineno or child.lineno)
-                binds: frozenset[str] = frozenset()
-                if isinstance(child, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-                    targets = child.targets if isinstance(child, ast.Assign) else [child.target]
-                    binds = frozenset(n for t in targets for n in _names(t, ast.Store))
-                out.append(_Stmt(start=child.lineno, end=end, scope=scope, assigns=binds,
-                                 loads=frozenset() if body else _names(child, ast.Load)))
-            visit(child, inner)
+        # Statements sit only in lists of statements (bodies, else and finally blocks) and
+        # in an except handler's or a match case's body: expressions hold none, so they are
+        # not walked (a third of the time on a large file). Fields in their own order, so
+        # the statements come out in the order a walk of every node gives.
+        for field in node._fields:
+            block = getattr(node, field, None)
+            if not isinstance(block, list):
+                continue
+            for child in block:
+                if isinstance(child, (ast.excepthandler, ast.match_case)):
+                    visit(child, scope)
+                elif isinstance(child, ast.stmt):
+                    statement(child, scope)
+
+    def statement(child: ast.stmt, scope: int) -> None:
+        body = [c.lineno for c in ast.iter_child_nodes(child) if isinstance(c, ast.stmt)]
+        # a compound statement (if, with, def...) is its header only: its body's
+        # statements are statements of their own
+        end = max(child.lineno, min(body) - 1) if body else (child.end_lineno or child.lineno)
+        binds: frozenset[str] = frozenset()
+        if isinstance(child, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = child.targets if isinstance(child, ast.Assign) else [child.target]
+            binds = frozenset(n for t in targets for n in _names(t, ast.Store))
+        out.append(_Stmt(start=child.lineno, end=end, scope=scope, assigns=binds,
+                         loads=frozenset() if body else _names(child, ast.Load)))
+        visit(child, id(child) if isinstance(child, _SCOPES) else scope)
 
     visit(tree, id(tree))
     return out

@@ -35,3 +35,46 @@ def test_hostile_files_give_no_statement(tmp_path: Path) -> None:
     for name in ("link.py", "big.py", "fifo.py", "deep.py", "binary.py", "missing.py",
                  "../outside.py"):
         assert index.relation(name, 2, 4) is None, name
+
+
+BLOCKS = """\
+import os
+def outer(x):
+    try:
+        a = 1
+    except ValueError:
+        b = eval(x)
+    else:
+        c = 3
+    finally:
+        d = 4
+    match x:
+        case [1, *rest]:
+            e = rest
+        case _:
+            f = os.system(x)
+    async def inner():
+        async with x as y:
+            g = await y
+    return lambda: x
+class K:
+    h = [n for n in range(3)]
+"""
+
+
+def test_statements_in_every_kind_of_block_are_found(tmp_path: Path) -> None:
+    # handlers and match cases are not statements themselves: their bodies are walked
+    # all the same, and each statement is its own (narrowest) span
+    (tmp_path / "blocks.py").write_text(BLOCKS)
+    index = StatementIndex(tmp_path)
+    for line in (4, 6, 8, 10, 13, 15, 18, 19, 21):
+        stmt = index.at("blocks.py", line)
+        assert stmt is not None and (stmt.start, stmt.end) == (line, line), line
+    # one function's statements share its scope; inner's and K's are their own
+    scopes = {}
+    for line in (4, 6, 15, 18, 21):
+        stmt = index.at("blocks.py", line)
+        assert stmt is not None
+        scopes[line] = stmt.scope
+    assert scopes[4] == scopes[6] == scopes[15]
+    assert len({scopes[4], scopes[18], scopes[21]}) == 3
