@@ -101,8 +101,8 @@ def snapshot(root: Path, *, exclude_dirs: Sequence[str] = (),
     reused = 0
     for rel, path in _walk(root, exclude_dirs, outside_links):
         was = known.stats.get(rel) if known is not None else None
-        if known is not None and was is not None and was[4] < settled \
-                and rel in known.files and _status(path) == was:
+        if known is not None and was is not None and rel in known.files \
+                and _unwritten(path, was, settled):
             files[rel], stats[rel] = known.files[rel], was
             reused += 1
         elif (got := _read(path)) is not None:
@@ -112,12 +112,15 @@ def snapshot(root: Path, *, exclude_dirs: Sequence[str] = (),
     return Snapshot(files=files, stats=stats, started_ns=started, reused=reused)
 
 
-def _status(path: str) -> Identity | None:
-    """The status open() would see (through a link), None if there is none."""
+def _unwritten(path: str, was: Identity, settled: int) -> bool:
+    """Not written since `was` was taken: the status open() would see now (through a link)
+    is `was`, whose ctime is before `settled` (a look's start less RACY_NS)."""
+    if was[4] >= settled:
+        return False
     try:
-        return _identity(os.stat(path))
+        return _identity(os.stat(path)) == was
     except OSError:
-        return None
+        return False
 
 
 def unchanged(snap: Snapshot, root: Path, *, exclude_dirs: Sequence[str] = (),
@@ -130,7 +133,7 @@ def unchanged(snap: Snapshot, root: Path, *, exclude_dirs: Sequence[str] = (),
         was = snap.stats.get(rel)
         if was is not None:
             seen += 1
-            if was[4] < settled and _status(path) == was:
+            if _unwritten(path, was, settled):
                 continue  # not written since it was hashed
         got = _read(path)
         if (got[0] if got else None) != snap.files.get(rel):

@@ -65,9 +65,11 @@ def _decode(doc: Any, root: Path) -> Snapshot | None:
 
 def save(folder: Path, root: Path, snap: Snapshot) -> None:
     """Remember `snap` for the next scan of `root`; nothing when the cache is not writable."""
-    trees = cachedir.private_dir(folder, FOLDER)
-    if trees is None or (snap.files and snap.reused == len(snap.files)):
+    if snap.files and snap.reused == len(snap.files):
         return  # nothing read this time: the memo on disk already says all of it
+    trees = cachedir.private_dir(folder, FOLDER)
+    if trees is None:
+        return
     rows = {rel: [*snap.stats[rel], digest] for rel, digest in snap.files.items()}
     # ASCII: a file name that is not UTF-8 (its bytes as lone surrogates) is kept as \udcXX
     data = json.dumps({"schema": SCHEMA, "root": os.fsdecode(root),
