@@ -1,6 +1,6 @@
 """`python -m posture_gate`: the same CLI as the `posture-gate` script."""
 
-from .cli import main
+from .cli import entry
 
 if __name__ == "__main__":
-    main(prog_name="posture-gate")
+    entry()

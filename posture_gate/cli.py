@@ -7,6 +7,8 @@ Exit codes: 0 pass, 1 policy failed, 2 could not evaluate (bad input, scanner fa
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import signal
 import sys
@@ -111,3 +113,71 @@ def main() -> None:
 
 for command in COMMANDS:
     main.add_command(command)
+
+
+def entry() -> NoReturn:
+    """The console script (and `python -m posture_gate`): the CLI, then the process ends
+    without the interpreter's teardown. Freeing every module and object at exit costs
+    40 ms and more after a scan, and is no use here: by now every file the run writes is
+    closed, its temp folders are gone (their `with` blocks have ended) and no scanner or
+    thread is left (the root group's boundary stopped them). What teardown would still do
+    is flush stdout and stderr, done here.
+
+    click's own wrapper (standalone mode) is replaced too: it turns a broken stdout pipe
+    into exit 1, which is "policy failed", and lets an error raised while it parses the
+    arguments (--version into a full disk) escape as a traceback. Both are exit 2 here,
+    with one line, and so is a last flush of stdout that fails: the verdict may not have
+    reached the reader."""
+    code = _run_main()
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        if code != 2:
+            code = 2
+            _say("posture-gate: error: could not write to stdout")
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    os._exit(code)
+
+
+def _run_main() -> int:
+    """main's exit status, as click's standalone mode would give it but for the cases
+    entry() names."""
+    try:
+        returned = main.main(prog_name="posture-gate", standalone_mode=False)
+    except click.ClickException as exc:  # usage errors: click's message, its exit code (2)
+        with contextlib.suppress(OSError, ValueError):
+            exc.show()
+        return exc.exit_code
+    except click.Abort:
+        _say("posture-gate: error: aborted")
+        return 2
+    except SystemExit as exc:
+        context = exc.__context__
+        if isinstance(context, OSError) and context.errno == errno.EPIPE:
+            # click's main turns a broken pipe into sys.exit(1) whatever the mode
+            _say("posture-gate: error: could not write to stdout (broken pipe)")
+            return 2
+        return _exit_status(exc.code)
+    except Exception as exc:  # outside the root group's boundary: parsing, --version
+        _say(f"posture-gate: error: {one_line(str(exc) or type(exc).__name__)}")
+        return 2
+    except KeyboardInterrupt:  # while the arguments are parsed: nothing was started
+        return 128 + signal.SIGINT
+    return returned if isinstance(returned, int) else 0  # ctx.exit(n) returns n
+
+
+def _exit_status(code: object) -> int:
+    """What the interpreter makes of SystemExit's code: None is 0, an int is itself, any
+    other value is printed to stderr and is 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    _say(str(code))
+    return 1
+
+
+def _say(line: str) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr)

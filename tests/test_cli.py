@@ -6,7 +6,10 @@ Fault injection: a function the command calls is replaced by one that raises.
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from click.testing import CliRunner
 from posture_gate import cli, hooks, init, pipeline, proc, toolpath
 from posture_gate.commands import history as history_command
 from posture_gate.policy import schema as policy_schema
+from tests.conftest import cli_argv, cli_env, run_cli
 
 INTERNAL = "posture-gate: internal error: RuntimeError: boom"
 
@@ -160,3 +164,39 @@ def test_every_command_module_is_attached_to_the_root_group() -> None:
         found += list(getattr(module, "COMMANDS", ()))
     assert found and all(cli.main.commands.get(c.name or "") is c for c in found)
     assert set(cli.main.commands) == {c.name for c in found}
+
+
+def test_the_script_fails_closed_when_stdout_cannot_be_written() -> None:
+    """The console script (cli.entry), not click's wrapper: a full disk while --version
+    prints, which click lets escape as a traceback with exit 1, and a reader that went
+    away, which click makes exit 1 ("policy failed"), are each exit 2 and one line."""
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([*cli_argv(), "--version"], stdout=full, stderr=subprocess.PIPE,
+                              text=True, env=cli_env(), check=False, timeout=60)
+    assert (proc.returncode, proc.stderr) == (
+        2, "posture-gate: error: [Errno 28] No space left on device\n")
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run([*cli_argv(), "--help"], stdout=write, stderr=subprocess.PIPE,
+                              text=True, env=cli_env(), check=False, timeout=60)
+    finally:
+        os.close(write)
+    assert (proc.returncode, proc.stderr) == (
+        2, "posture-gate: error: could not write to stdout (broken pipe)\n")
+
+
+def test_python_dash_m_is_the_same_script() -> None:
+    proc = run_cli("--version", python=Path(sys.executable))
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout.startswith("posture-gate, version ")
+    usage = run_cli("scan", "--no-such-flag", python=Path(sys.executable))
+    assert usage.returncode == 2 and "No such option" in usage.stderr
+
+
+@pytest.mark.parametrize(("code", "status", "said"), [
+    (None, 0, ""), (0, 0, ""), (1, 1, ""), (130, 130, ""), ("a message", 1, "a message\n")])
+def test_exit_status_is_the_interpreters(code: object, status: int, said: str,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli._exit_status(code) == status
+    assert capsys.readouterr().err == said

@@ -30,7 +30,7 @@ from posture_gate.model import (
 from posture_gate.policy import schema
 from posture_gate.policy.evaluate import Verdict, evaluate
 from posture_gate.policy.model import Policy, VerdictStatus
-from tests.conftest import ADVISORIES, copy_webapp, run_cli
+from tests.conftest import ADVISORIES, cli_env, copy_webapp, run_cli
 
 UTC = datetime.timezone.utc
 DAY1 = datetime.datetime(2026, 11, 1, 3, tzinfo=UTC)
@@ -176,6 +176,11 @@ def test_export_writes_runs_with_totals_then_findings(tmp_path: Path) -> None:
     assert history_read.export_jsonl(h, buf) == 3
     lines = [json.loads(x) for x in buf.getvalue().splitlines()]
     assert [x["type"] for x in lines] == ["run", "finding", "finding"]
+    # the script on stdout, a pipe: written without a flush, which the script's exit does
+    # (cli.entry ends the process without the interpreter's teardown); buffered as in CI
+    env = {k: v for k, v in cli_env().items() if k != "PYTHONUNBUFFERED"}
+    script = run_cli("history", "export", "--history", str(h), env=env)
+    assert (script.returncode, script.stdout, script.stderr) == (0, buf.getvalue(), "")
     run = lines[0]
     assert run["totals"]["secret"]["critical"] == 1 and run["totals"]["code"]["high"] == 1
     assert run["status"] == "fail" and run["commit"] == "c0ffee"
