@@ -150,7 +150,8 @@ def gate_argv(tree: Path | None) -> list[str]:
     if tree is None:
         return [str(BIN / "posture-gate")]
     code = (f"import sys; sys.path.insert(0, {str(tree.resolve())!r}); "
-            "sys.argv[0] = 'posture-gate'; from posture_gate.cli import main; main()")
+            "sys.argv[0] = 'posture-gate'; import posture_gate.cli as cli; "
+            "getattr(cli, 'entry', cli.main)()")  # the tree's own console script
     return [sys.executable, "-c", code]
 
 
