@@ -42,7 +42,7 @@ sys.path.insert(0, str(REPO))
 from posture_gate import advisories, priority  # noqa: E402
 from posture_gate.osv_server import OsvServer  # noqa: E402
 from posture_gate.policy import trust  # noqa: E402
-from posture_gate.runner import BACKGROUND_NICE, lead  # noqa: E402
+from posture_gate.runner import BACKGROUND_NICE, launch_order  # noqa: E402
 from posture_gate.scan import plan  # noqa: E402
 from posture_gate.scanners.base import ScanContext  # noqa: E402
 
@@ -106,11 +106,13 @@ class Tools:
 
     def run_together(self, prioritized: bool) -> tuple[float, float]:
         """Every job started at once by a bare loop: what the machine allows, with nothing of
-        posture-gate's own work. `prioritized`: the lead job first, as runner.run_all does."""
-        first = lead(self.jobs) if prioritized else None
+        posture-gate's own work. `prioritized`: started in launch order, every job but the
+        first (the lead) at lower priority, as runner.run_all does."""
+        jobs = launch_order(self.jobs) if prioritized else self.jobs
+        first = jobs[0][1] if prioritized else None
         started, cpu = time.perf_counter(), children_cpu()
         procs = []
-        for scanner, job in self.jobs:
+        for scanner, job in jobs:
             with open(self.work / f"{job.name}.out", "wb") as out:
                 p = subprocess.Popen(job.argv, cwd=self.root, stdout=out,
                                      stderr=subprocess.DEVNULL, start_new_session=True,

@@ -12,8 +12,9 @@ a file not written since it was hashed is not read again).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,7 +23,7 @@ from . import progress, restrict, treedigest, treememo
 from .fsutil import write_atomic
 from .model import Finding, RunStatus, ScannerRun
 from .resultcache import Entry, Key, ResultCache, build_key
-from .runner import RAW_DIR, JobOutcome, Launcher, lead, run_all, scanner_version
+from .runner import MAX_JOBS, RAW_DIR, JobOutcome, Launcher, run_all, scanner_version
 from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
 
 # A partial run re-scans at most this many files, and at most this share of the tree:
@@ -140,34 +141,40 @@ def _nothing_changed(scanner: Scanner, job: Job) -> JobOutcome:
         properties={"changed_files": 0}), findings=())
 
 
-def run_cached(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext, staged: Path,
+def run_cached(planned: Iterable[tuple[Scanner, Job]], ctx: ScanContext, staged: Path,
                cache: ResultCache | None, settings: Mapping[str, ScannerSettings],
                changed: Sequence[str] | None = None,
                meanwhile: Callable[[], object] = lambda: None) -> list[JobOutcome]:
-    """Like runner.run_all (outcomes in plan order, `meanwhile` once every job has started),
-    answering from `cache` where it can; with `changed` (--changed-since), file-level jobs
-    scan only those files."""
+    """Like runner.run_all (each job decided and started as `planned` gives it, the first
+    as the lead; outcomes in that order; `meanwhile` once every job has started), answering
+    from `cache` where it can; with `changed` (--changed-since), file-level jobs scan only
+    those files."""
     if cache is None and changed is None:
         return run_all(planned, ctx, staged, meanwhile)
     started = time.monotonic()
+    jobs = iter(planned)
+    first = next(jobs, None)
+    if first is None:
+        meanwhile()
+        return []
+    # hashed before any scanner reads the tree, once the lead is planned (the rest are
+    # planned while it runs)
     snap = tree_snapshot(ctx, cache) if cache is not None else None
     tree = snap.files if snap is not None else None
     versions: dict[str, str | None] = {}
-    plans: dict[int, _Plan] = {}
+    order: list[tuple[Scanner, Job]] = []
+    plans: list[_Plan] = []
     running: dict[int, Future[JobOutcome]] = {}
-    first = lead(planned)
-    with Launcher(ctx, staged, len(planned), first) as launcher:
-        # the lead is decided (and started) first: the rest are planned while it runs
-        for i in sorted(range(len(planned)), key=lambda i: planned[i][1] is not first):
-            scanner, job = planned[i]
-            plans[i] = _decide(cache, scanner, job, ctx, settings, tree, changed, versions)
-            run = plans[i].run
+    with Launcher(ctx, staged, MAX_JOBS, first[1]) as launcher:
+        for scanner, job in itertools.chain([first], jobs):
+            order.append((scanner, job))
+            plans.append(_decide(cache, scanner, job, ctx, settings, tree, changed, versions))
+            run = plans[-1].run
             if run is not None:
-                running[i] = launcher.start(scanner, run)
+                running[len(plans) - 1] = launcher.start(scanner, run)
         meanwhile()
         ran = {i: f.result() for i, f in running.items()}
-    outcomes = _collect(planned, [plans[i] for i in range(len(planned))], ran, cache, ctx,
-                        staged, settings, snap, started)
+    outcomes = _collect(order, plans, ran, cache, ctx, staged, settings, snap, started)
     if cache is not None and snap is not None:
         treememo.save(cache.folder, ctx.root, snap)  # (a file written since reads again)
     return outcomes

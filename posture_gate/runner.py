@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,6 +24,10 @@ STDOUT_DIR = "stdout"  # under the scan's private temp dir: never in the output 
 SCANNER_TMP_DIR = "tmp"  # the scanners' $TMPDIR, also under it
 MAX_OUTPUT = proc.MAX_OUTPUT  # bytes of stdout per scanner; the scanner is killed past it
 BACKGROUND_NICE = 10  # CPU priority drop of every job but the lead (run_all)
+# Threads for the jobs of one scan: started as jobs are submitted, never more than there are
+# jobs. A plan handed over lazily has no length to size the pool by; past this many jobs
+# (images in a policy's targets) the rest wait for a thread.
+MAX_JOBS = 64
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -207,12 +212,11 @@ def _run_parts(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path,
     return JobOutcome(run=run, findings=findings)
 
 
-def lead(planned: Sequence[tuple[Scanner, Job]]) -> Job | None:
-    """The job expected to take longest (the first of the costliest scanner's): the scan
-    ends when it does, so it keeps full CPU priority."""
-    if len(planned) < 2:
-        return None
-    return max(planned, key=lambda sj: sj[0].cost)[1]
+def launch_order(planned: Sequence[tuple[Scanner, Job]]) -> list[tuple[Scanner, Job]]:
+    """Costliest scanner first, ties in the given order. The first job is the lead, the one
+    expected to take longest: the scan ends when it does, so it starts first and keeps full
+    CPU priority (run_all)."""
+    return sorted(planned, key=lambda sj: -sj[0].cost)
 
 
 class Launcher:
@@ -251,15 +255,19 @@ class Launcher:
         self._pool.shutdown(wait=True)
 
 
-def run_all(planned: Sequence[tuple[Scanner, Job]], ctx: ScanContext, out_dir: Path,
+def run_all(planned: Iterable[tuple[Scanner, Job]], ctx: ScanContext, out_dir: Path,
             meanwhile: Callable[[], object] = lambda: None) -> list[JobOutcome]:
-    """All jobs at once, the lead at full priority (Launcher); results in plan order.
-    `meanwhile` runs on this thread once every job has started: work of the scan's own that
-    needs no scanner result, done while this thread would only wait."""
-    if not planned:
+    """All jobs at once, each started as `planned` gives it (a lazy plan: the first starts
+    while the rest are planned); the first is the lead, at full priority (Launcher), so give
+    it first (scan.launch_order). Results in that order. `meanwhile` runs on this thread
+    once every job has started: work of the scan's own that needs no scanner result, done
+    while this thread would only wait."""
+    jobs = iter(planned)
+    first = next(jobs, None)
+    if first is None:
         meanwhile()
         return []
-    with Launcher(ctx, out_dir, len(planned), lead(planned)) as launcher:
-        futures = [launcher.start(s, j) for s, j in planned]
+    with Launcher(ctx, out_dir, MAX_JOBS, first[1]) as launcher:
+        futures = [launcher.start(s, j) for s, j in itertools.chain([first], jobs)]
         meanwhile()
         return [f.result() for f in futures]

@@ -13,7 +13,7 @@ import pytest
 
 from posture_gate import proc
 from posture_gate.model import Category
-from posture_gate.runner import BACKGROUND_NICE, lead, run_all
+from posture_gate.runner import BACKGROUND_NICE, launch_order, run_all
 from posture_gate.scanners import SCANNERS
 from posture_gate.scanners.base import Job, Parsed, ScanContext, Scanner
 
@@ -89,20 +89,21 @@ class _Quick(_Probe):
     cost = 1
 
 
-def test_run_all_lowers_every_job_but_the_costliest(tmp_path: Path) -> None:
+def test_run_all_lowers_every_job_but_the_first_in_launch_order(tmp_path: Path) -> None:
     ctx = ScanContext(root=tmp_path, work_dir=tmp_path)
     jobs = [(scanner, Job(name=f"{scanner.name}-{i}", scanner=scanner.name,
                           argv=(sys.executable, "-c", REPORT), timeout=60))
             for i, scanner in enumerate((_Quick(), _Slow(), _Quick()))]
-    done = run_all(jobs, ctx, tmp_path / "staged")
+    ordered = launch_order(jobs)
+    assert [j.name for _, j in ordered] == ["slow-1", "quick-0", "quick-2"]
+    done = run_all(ordered, ctx, tmp_path / "staged")
     nice = [o.run.properties["nice"] for o in done]
     low = min(_own_nice() + BACKGROUND_NICE, 19)
-    assert nice == [low, _own_nice(), low], [o.run.reason for o in done]
+    assert nice == [_own_nice(), low, low], [o.run.reason for o in done]
 
 
 def test_the_lead_is_trivy_among_the_bundled_scanners() -> None:
     planned = [(SCANNERS[n], Job(name=n, scanner=n, argv=(n,)))
                for n in ("pip-audit", "bandit", "semgrep", "trivy", "zizmor")]
-    first = lead(planned)
-    assert first is not None and first.name == "trivy"
-    assert lead(planned[:1]) is None  # alone, nothing competes with it
+    assert [j.name for _, j in launch_order(planned)] == \
+        ["trivy", "bandit", "pip-audit", "semgrep", "zizmor"]  # ties keep the given order

@@ -1,0 +1,104 @@
+"""scan.Planning: each scanner is planned when the runner asks for its jobs, costliest first,
+so the lead job runs while the rest are planned; jobs, failures and outcomes come back in
+the policy's order."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from posture_gate import scan
+from posture_gate.cachedrun import run_cached
+from posture_gate.errors import ScannerError
+from posture_gate.model import Category, RunStatus
+from posture_gate.policy.model import Policy
+from posture_gate.resultcache import ResultCache
+from posture_gate.runner import run_all
+from posture_gate.scanners.base import Job, Parsed, ScanContext, Scanner, ScannerSettings
+
+MARKER = "lead-started"
+
+
+class _Probe(Scanner):
+    executable = sys.executable
+    tested_versions: ClassVar[frozenset[str]] = frozenset()
+    categories: ClassVar[tuple[Category, ...]] = (Category.CODE,)
+
+    def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str, *,
+              exit_code: int = 0) -> Parsed:
+        return Parsed(findings=(), raw_count=0, properties=json.loads(data))
+
+    def _job(self, code: str) -> list[Job]:
+        return [Job(name=self.name, scanner=self.name, argv=(sys.executable, "-c", code),
+                    timeout=60)]
+
+
+class _Lead(_Probe):
+    name = "lead"
+    cost = 9
+
+    def plan(self, settings: ScannerSettings, ctx: ScanContext) -> list[Job]:
+        return self._job(f"open({MARKER!r}, 'w').close(); print('{{\"ran\": \"lead\"}}')")
+
+
+class _Later(_Probe):
+    """Planned after the lead: its plan looks for the file the lead's process writes."""
+
+    name = "later"
+    cost = 1
+
+    def plan(self, settings: ScannerSettings, ctx: ScanContext) -> list[Job]:
+        marker = ctx.root / MARKER
+        deadline = time.monotonic() + 30  # a bound on the wait, not a measurement
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen = json.dumps(marker.exists())
+        return self._job(f"print('{{\"ran\": \"later\", \"lead_was_running\": {seen}}}')")
+
+
+class _Broken(_Probe):
+    name = "broken"
+    cost = 1
+
+    def plan(self, settings: ScannerSettings, ctx: ScanContext) -> list[Job]:
+        raise ScannerError(self.name, "nothing to scan")
+
+
+@pytest.fixture
+def probes(monkeypatch: pytest.MonkeyPatch) -> Policy:
+    scanners: dict[str, Scanner] = {"broken": _Broken(), "later": _Later(), "lead": _Lead()}
+    monkeypatch.setattr(scan, "SCANNERS", scanners)
+    return Policy(source="test", digest="0", scanners={
+        name: ScannerSettings(name=name) for name in scanners})  # the policy's order
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_the_lead_runs_while_the_others_are_planned(tmp_path: Path, probes: Policy,
+                                                    cached: bool) -> None:
+    ctx = ScanContext(root=tmp_path, work_dir=tmp_path)
+    planning = scan.Planning(policy=probes, ctx=ctx)
+    if cached:
+        started = run_cached(planning, ctx, tmp_path / "staged",
+                             ResultCache(tmp_path / "cache"), probes.scanner_settings())
+    else:
+        started = run_all(planning, ctx, tmp_path / "staged")
+    assert [o.run.properties.get("ran") for o in started] == ["lead", "later"]
+    assert started[1].run.properties["lead_was_running"] is True
+    # the policy's order again: jobs, their outcomes and the failure planning had
+    outcomes = planning.in_policy_order(started)
+    assert [j.name for _, j in planning.jobs] == ["later", "lead"]
+    assert [o.run.properties.get("ran") for o in outcomes] == ["later", "lead"]
+    assert [(r.name, r.status, r.reason) for r in planning.failed] == [
+        ("broken", RunStatus.FAILED, "nothing to scan")]
+
+
+def test_plan_keeps_the_policys_order(tmp_path: Path, probes: Policy) -> None:
+    (tmp_path / MARKER).touch()  # later's plan has nothing to wait for here
+    jobs, failed = scan.plan(probes, ScanContext(root=tmp_path, work_dir=tmp_path))
+    assert [j.name for _, j in jobs] == ["later", "lead"]
+    assert [r.name for r in failed] == ["broken"]
