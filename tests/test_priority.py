@@ -106,4 +106,4 @@ def test_the_lead_is_trivy_among_the_bundled_scanners() -> None:
     planned = [(SCANNERS[n], Job(name=n, scanner=n, argv=(n,)))
                for n in ("pip-audit", "bandit", "semgrep", "trivy", "zizmor")]
     assert [j.name for _, j in launch_order(planned)] == \
-        ["trivy", "bandit", "pip-audit", "semgrep", "zizmor"]  # ties keep the given order
+        ["trivy", "bandit", "semgrep", "pip-audit", "zizmor"]  # ties keep the given order

@@ -183,8 +183,9 @@ class Scanner:
     information_uri: ClassVar[str]  # SARIF tool.driver.informationUri
     # Merge survivor order (merge.py): lower wins, so fingerprints do not flip between runs.
     merge_rank: ClassVar[int]
-    # How long a run usually takes next to the others (a rank, higher is longer): the runner
-    # leaves the longest job at full CPU priority and lowers the rest (runner.run_all).
+    # How long a run usually takes next to the others (a rank, higher is longer): scanners
+    # are planned and started in this order (runner.launch_order), the longest job first
+    # and at full CPU priority, the rest lowered (runner.run_all).
     cost: ClassVar[int] = 1
     # A whole-tree run may be split into parts over disjoint subtrees, run at once and
     # their raw outputs merged (merge_raw): shards.py

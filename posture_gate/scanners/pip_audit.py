@@ -135,7 +135,10 @@ class PipAudit(Scanner):
     gitlab_reports = frozenset({"dependency_scanning"})
     information_uri = "https://github.com/pypa/pip-audit"
     merge_rank = 0
-    cost = 2
+    # the shortest but zizmor's on the apps measured (0.55 to 0.8 s beside semgrep's 0.6 to
+    # 2.2): it starts after semgrep, and its plan, which reads the lock file, runs after
+    # semgrep has started (0.12 s for paperless-ngx's uv.lock)
+    cost = 1
     freshness = frozen({"advisories_newest": "newest advisory record"})
     # 1 means "vulnerabilities found" but also "crashed": parse decides (JSON or not).
     ok_exit_codes = frozenset({0, 1})
