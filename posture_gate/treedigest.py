@@ -17,17 +17,23 @@ The same rule lets a snapshot take a file's digest from the last scan's (treemem
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import hashlib
 import os
 import stat
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import priority, workers
 from .scanners.base import NOT_PROJECT_DIRS
 
 _CHUNK = 1 << 20
+_THREADED_FROM = 64  # files to read before a second thread is worth starting
 MAX_FILES = 500_000  # past this the tree is not worth hashing: no cache for it
 # A status this close to the walk's start (or after it) proves nothing: a write within the
 # same timestamp tick (up to 2 s on some filesystems) can leave it as it was.
@@ -96,20 +102,63 @@ def snapshot(root: Path, *, exclude_dirs: Sequence[str] = (),
     before that walk began, keeps the digest it had then and is not read."""
     started = time.time_ns()
     settled = known.started_ns - RACY_NS if known is not None else 0
-    files: dict[str, str] = {}
-    stats: dict[str, Identity] = {}
-    reused = 0
+    walked: list[str] = []
+    reused: dict[str, tuple[str, Identity]] = {}
+    unread: list[tuple[str, str]] = []
     for rel, path in _walk(root, exclude_dirs, outside_links):
+        walked.append(rel)
+        if len(walked) > max_files:
+            raise TooManyFiles(f"more than {max_files} files")
         was = known.stats.get(rel) if known is not None else None
         if known is not None and was is not None and rel in known.files \
                 and _unwritten(path, was, settled):
-            files[rel], stats[rel] = known.files[rel], was
-            reused += 1
-        elif (got := _read(path)) is not None:
+            reused[rel] = (known.files[rel], was)
+        else:
+            unread.append((rel, path))
+    read = _read_all(unread)
+    files: dict[str, str] = {}
+    stats: dict[str, Identity] = {}
+    for rel in walked:  # in the walk's order, whichever thread read it
+        if (got := reused.get(rel) or read.get(rel)) is not None:
             files[rel], stats[rel] = got
-        if len(files) > max_files:
-            raise TooManyFiles(f"more than {max_files} files")
-    return Snapshot(files=files, stats=stats, started_ns=started, reused=reused)
+    return Snapshot(files=files, stats=stats, started_ns=started, reused=len(reused))
+
+
+def _read_all(items: Sequence[tuple[str, str]]) -> dict[str, tuple[str, Identity]]:
+    """rel -> _read(path) of each readable one. The tree is hashed before any scanner
+    starts, while a second core has nothing to do: this thread takes the files from the
+    smallest up, one more from the largest down, until they meet. Reading and hashing a
+    large file lets go of the GIL for most of its time; a small one is mostly Python, which
+    holds it, so two threads taking files in any order wait on each other and gain nothing.
+    djangogirls (709 files, 28 MB): 38 -> 22 ms; paperless-ngx (1,458 files, 103 MB):
+    114 -> 62 ms."""
+    if len(items) < _THREADED_FROM or priority.cores() < 2:
+        return _read_from(collections.deque(items), contextlib.nullcontext(), largest=False)
+    by_size = collections.deque(sorted(items, key=_size))
+    lock = threading.Lock()
+    with workers.pool("tree-hash") as pool:
+        helper = pool.submit(_read_from, by_size, lock, largest=True)
+        mine = _read_from(by_size, lock, largest=False)
+        return {**mine, **helper.result()}
+
+
+def _size(item: tuple[str, str]) -> int:
+    try:
+        return os.stat(item[1]).st_size
+    except OSError:
+        return 0  # _read will say it cannot be read
+
+
+def _read_from(queue: collections.deque[tuple[str, str]], lock: AbstractContextManager[object],
+               *, largest: bool) -> dict[str, tuple[str, Identity]]:
+    out: dict[str, tuple[str, Identity]] = {}
+    while True:
+        with lock:
+            if not queue:
+                return out
+            rel, path = queue.pop() if largest else queue.popleft()
+        if (got := _read(path)) is not None:
+            out[rel] = got
 
 
 def _unwritten(path: str, was: Identity, settled: int) -> bool:

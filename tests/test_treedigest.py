@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -144,3 +145,38 @@ def test_an_earlier_snapshot_is_believed_only_for_files_settled_before_it(
     assert snap.files["src/b.py"] == known.files["src/b.py"]
     # settled, the same status is taken at its word (the memo is trusted as the cache is)
     assert treedigest.snapshot(root, known=_settled(forged)).files["src/b.py"] == "0" * 64
+
+
+def test_a_tree_read_on_two_threads_is_the_tree_read_on_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past _THREADED_FROM files the snapshot reads on two threads (the smallest files up,
+    the largest down): every readable file once, in the walk's order, with the digest and
+    status one thread reads; a FIFO, a dangling link and an unreadable file are left out
+    either way."""
+    root = tmp_path / "t"
+    for n in range(150):
+        part = root / f"d{n % 7}"
+        part.mkdir(parents=True, exist_ok=True)
+        (part / f"f{n}.py").write_bytes(os.urandom(n * 997 % 300_000))
+    os.mkfifo(root / "pipe.py")
+    (root / "gone.py").symlink_to(root / "nowhere.py")
+    (root / "d0" / "secret.py").write_text("x")
+    (root / "d0" / "secret.py").chmod(0)
+    got: list[str] = []
+    real = treedigest._read
+
+    def threads_seen(path: str | Path) -> tuple[str, treedigest.Identity] | None:
+        got.append(threading.current_thread().name)
+        return real(path)
+    monkeypatch.setattr(treedigest, "_read", threads_seen)
+    two = treedigest.snapshot(root)
+    assert len(set(got)) == 2, "read on one thread only"
+    monkeypatch.setattr(treedigest, "_THREADED_FROM", 10**9)
+    got.clear()
+    one = treedigest.snapshot(root)
+    assert len(set(got)) == 1
+    assert list(two.files.items()) == list(one.files.items())  # the walk's order too
+    assert two.stats == one.stats
+    expected = 150 if os.geteuid() != 0 else 151  # root reads a mode 000 file
+    assert len(one.files) == expected and "pipe.py" not in one.files \
+        and "gone.py" not in one.files
