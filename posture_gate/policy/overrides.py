@@ -12,8 +12,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from ..errors import UsageError
 from ..scanners import SCANNERS
 from ..scanners.base import forbidden_arg
@@ -84,6 +82,8 @@ def parse(specs: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 
 def _check(shown: str, name: str, key: str, schema: Mapping[str, Any], value: Any) -> None:
+    import jsonschema  # here, as in schema.py: only a --scanner-option needs it
+
     validator = jsonschema.Draft202012Validator(
         {**schema, "$defs": policy_schema().get("$defs", {})})
     for err in validator.iter_errors(value):
