@@ -209,8 +209,9 @@ def build_key(scanner: Scanner, job: Job, ctx: ScanContext, settings: ScannerSet
         if tree is None:
             return None
         # config files the tree may hand its scanner: a change re-scans everything
-        parts["tree_config"] = _canonical({rel: d for rel, d in tree.items()
-                                           if Path(rel).name in ctx.honor_repo_config})
+        # (a manifest's paths are "/"-joined: the name is what follows the last "/")
+        parts["tree_config"] = _canonical({rel: d for rel, d in tree.items() if
+                                           rel.rpartition("/")[2] in ctx.honor_repo_config})
     else:
         inputs = _inputs(job, ctx, tree)
         if inputs is None:

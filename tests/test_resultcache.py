@@ -147,6 +147,29 @@ def test_key_parts_follow_config_files_and_ignore_the_temp_dir(tmp_path: Path) -
     assert rc.build_key(_Fake(), job, ctx, None, None, {}, per_file=True) is None  # type: ignore[arg-type]
 
 
+def test_a_per_file_key_follows_the_config_files_the_tree_may_hand_its_scanner(
+        tmp_path: Path) -> None:
+    """A trusted policy honours the tree's .bandit: a change to it re-scans every file (a
+    skip it no longer has must not stay applied to the stored results), while a change to
+    any other file, a .bandit it does not honour included, leaves the key as it was."""
+    ctx = replace(_ctx(tmp_path), honor_repo_config=frozenset({".bandit"}))
+    job = Job(name="bandit", scanner="bandit", argv=("bandit", "-r", "."))
+
+    def key(tree: dict[str, str]) -> rc.Key | None:
+        return rc.build_key(_Fake(), job, ctx, None, "1.9.4", tree, per_file=True)  # type: ignore[arg-type]
+
+    tree = {"app.py": "a" * 64, ".bandit": "b" * 64, "sub/.bandit": "c" * 64,
+            "sub/x.bandit": "d" * 64, "setup.cfg": "e" * 64}
+    first = key(tree)
+    assert first is not None
+    assert json.loads(first.parts["tree_config"]) == {".bandit": "b" * 64,
+                                                      "sub/.bandit": "c" * 64}
+    for changed in (".bandit", "sub/.bandit"):
+        assert key({**tree, changed: "f" * 64}) != first, changed
+    for unchanged in ("app.py", "sub/x.bandit", "setup.cfg"):
+        assert key({**tree, unchanged: "f" * 64}) == first, unchanged
+
+
 # whatever path argv[0] names semgrep by
 @pytest.mark.parametrize("exe", ["semgrep", "/opt/tools/bin/pysemgrep"])
 def test_rules_from_a_registry_are_never_cached(tmp_path: Path, exe: str) -> None:
