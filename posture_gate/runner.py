@@ -10,6 +10,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 from . import proc, progress, shards, toolpath, workers
 from .errors import ScannerError
@@ -28,6 +29,7 @@ BACKGROUND_NICE = 10  # CPU priority drop of every job but the lead (run_all)
 # jobs. A plan handed over lazily has no length to size the pool by; past this many jobs
 # (images in a policy's targets) the rest wait for a thread.
 MAX_JOBS = 64
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -212,11 +214,11 @@ def _run_parts(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path,
     return JobOutcome(run=run, findings=findings)
 
 
-def launch_order(planned: Sequence[tuple[Scanner, Job]]) -> list[tuple[Scanner, Job]]:
-    """Costliest scanner first, ties in the given order. The first job is the lead, the one
-    expected to take longest: the scan ends when it does, so it starts first and keeps full
-    CPU priority (run_all)."""
-    return sorted(planned, key=lambda sj: -sj[0].cost)
+def launch_order(planned: Sequence[tuple[Scanner, T]]) -> list[tuple[Scanner, T]]:
+    """Costliest scanner first, ties in the given order (of jobs, or of scanners still to
+    plan: scan.Planning). The first job is the lead, the one expected to take longest: the
+    scan ends when it does, so it starts first and keeps full CPU priority (run_all)."""
+    return sorted(planned, key=lambda pair: -pair[0].cost)
 
 
 class Launcher:
@@ -259,7 +261,7 @@ def run_all(planned: Iterable[tuple[Scanner, Job]], ctx: ScanContext, out_dir: P
             meanwhile: Callable[[], object] = lambda: None) -> list[JobOutcome]:
     """All jobs at once, each started as `planned` gives it (a lazy plan: the first starts
     while the rest are planned); the first is the lead, at full priority (Launcher), so give
-    it first (scan.launch_order). Results in that order. `meanwhile` runs on this thread
+    them in launch_order. Results in that order. `meanwhile` runs on this thread
     once every job has started: work of the scan's own that needs no scanner result, done
     while this thread would only wait."""
     jobs = iter(planned)

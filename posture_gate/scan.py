@@ -31,7 +31,7 @@ from .platform import PlatformSettings, check_platform, provider_for
 from .policy.model import Policy
 from .policy.schema import with_scanner_options
 from .repoconfig import inspect_tree
-from .runner import JobOutcome, enrich_all, publish_raw
+from .runner import JobOutcome, enrich_all, launch_order, publish_raw
 from .scanners import SCANNERS
 from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
 from .threat.feeds import Expand, ThreatData, enrich
@@ -138,7 +138,7 @@ class Planning:
         chosen = _chosen(self.policy, self.only)
         rank = {s.name: n for n, s in enumerate(chosen)}
         started: list[tuple[Scanner, Job]] = []
-        for settings in sorted(chosen, key=lambda s: -SCANNERS[s.name].cost):
+        for _, settings in launch_order([(SCANNERS[s.name], s) for s in chosen]):
             planned = _plan_one(settings, self.ctx)
             if isinstance(planned, ScannerRun):
                 self.failed.append(planned)
