@@ -138,7 +138,12 @@ def _read_all(items: Sequence[tuple[str, str]]) -> dict[str, tuple[str, Identity
     lock = threading.Lock()
     with workers.pool("tree-hash") as pool:
         helper = pool.submit(_read_from, by_size, lock, largest=True)
-        mine = _read_from(by_size, lock, largest=False)
+        try:
+            mine = _read_from(by_size, lock, largest=False)
+        except BaseException:  # SIGTERM's Interrupted, say: the helper stops after its file
+            with lock:
+                by_size.clear()
+            raise
         return {**mine, **helper.result()}
 
 

@@ -180,3 +180,31 @@ def test_a_tree_read_on_two_threads_is_the_tree_read_on_one(
     expected = 150 if os.geteuid() != 0 else 151  # root reads a mode 000 file
     assert len(one.files) == expected and "pipe.py" not in one.files \
         and "gone.py" not in one.files
+
+
+def test_an_interrupted_snapshot_leaves_the_helper_no_more_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM's exception raised on the main thread while the tree is hashed: the helper
+    thread ends with the file it is reading, not after the rest of the tree."""
+    root = tmp_path / "t"
+    root.mkdir()
+    for n in range(200):
+        (root / f"f{n}.py").write_bytes(b"x" * n)
+    helper_reads: list[str] = []
+    helper_started = threading.Event()
+    main_raised = threading.Event()
+    real = treedigest._read
+
+    def reading(path: str | Path) -> tuple[str, treedigest.Identity] | None:
+        if threading.current_thread() is threading.main_thread():
+            helper_started.wait(30)
+            main_raised.set()
+            raise KeyboardInterrupt
+        helper_reads.append(os.path.basename(path))
+        helper_started.set()
+        main_raised.wait(30)
+        return real(path)
+    monkeypatch.setattr(treedigest, "_read", reading)
+    with pytest.raises(KeyboardInterrupt):
+        treedigest.snapshot(root)
+    assert 1 <= len(helper_reads) <= 2, helper_reads  # 199 left to it without the stop
