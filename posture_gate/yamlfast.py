@@ -1,7 +1,8 @@
-"""PyYAML's safe loader through libyaml when PyYAML was built with it, giving what
-yaml.safe_load gives. For data files read for what they list (advisory records, the ids in
-semgrep rule files); a policy goes through policy/yamlload.py, which is stricter (no
-anchors, no duplicate keys, line numbers).
+"""PyYAML's safe loader through libyaml when PyYAML was built with it (CSafeLoader, which
+differs from yaml.safe_load's pure-Python loader in corners such as an empty scalar tagged
+`!`), giving what yaml.load with that loader gives. For data files read for what they list
+(advisory records, the ids in semgrep rule files); a policy goes through
+policy/yamlload.py, which is stricter (no anchors, no duplicate keys, line numbers).
 
 Two shortcuts, each doing what PyYAML's own code does, for less: the resolver's loop is
 inlined (the safe loader has no wildcard or path resolvers, checked at import), and plain
