@@ -7,15 +7,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
 from posture_gate import proc
-from posture_gate.model import Category
 from posture_gate.runner import BACKGROUND_NICE, launch_order, run_all
 from posture_gate.scanners import SCANNERS
-from posture_gate.scanners.base import Job, Parsed, ScanContext, Scanner
+from posture_gate.scanners.base import Job, ScanContext
+from tests.support.probe import Probe
 
 # Waits before it looks: the priority is set just after the process starts.
 REPORT = ("import json, os, time; time.sleep(1.0); "
@@ -67,24 +66,12 @@ def test_a_job_left_alone_keeps_its_priority(tmp_path: Path) -> None:
     assert _seen(out)["nice"] == _own_nice()
 
 
-class _Probe(Scanner):
-    """A 'scanner' that reports the priority it ran at."""
-
-    executable = sys.executable
-    tested_versions: ClassVar[frozenset[str]] = frozenset()
-    categories: ClassVar[tuple[Category, ...]] = (Category.CODE,)
-
-    def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str, *,
-              exit_code: int = 0) -> Parsed:
-        return Parsed(findings=(), raw_count=0, properties=json.loads(data))
-
-
-class _Slow(_Probe):
+class _Slow(Probe):
     name = "slow"
     cost = 9
 
 
-class _Quick(_Probe):
+class _Quick(Probe):
     name = "quick"
     cost = 1
 

@@ -5,48 +5,33 @@ the policy's order."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
 from posture_gate import scan
 from posture_gate.cachedrun import run_cached
 from posture_gate.errors import ScannerError
-from posture_gate.model import Category, RunStatus
+from posture_gate.model import RunStatus
 from posture_gate.policy.model import Policy
 from posture_gate.resultcache import ResultCache
 from posture_gate.runner import run_all
-from posture_gate.scanners.base import Job, Parsed, ScanContext, Scanner, ScannerSettings
+from posture_gate.scanners.base import Job, ScanContext, Scanner, ScannerSettings
+from tests.support.probe import Probe
 
 MARKER = "lead-started"
 
 
-class _Probe(Scanner):
-    executable = sys.executable
-    tested_versions: ClassVar[frozenset[str]] = frozenset()
-    categories: ClassVar[tuple[Category, ...]] = (Category.CODE,)
-
-    def parse(self, data: bytes, job: Job, ctx: ScanContext, version: str, *,
-              exit_code: int = 0) -> Parsed:
-        return Parsed(findings=(), raw_count=0, properties=json.loads(data))
-
-    def _job(self, code: str) -> list[Job]:
-        return [Job(name=self.name, scanner=self.name, argv=(sys.executable, "-c", code),
-                    timeout=60)]
-
-
-class _Lead(_Probe):
+class _Lead(Probe):
     name = "lead"
     cost = 9
 
     def plan(self, settings: ScannerSettings, ctx: ScanContext) -> list[Job]:
-        return self._job(f"open({MARKER!r}, 'w').close(); print('{{\"ran\": \"lead\"}}')")
+        return [self.job(f"open({MARKER!r}, 'w').close(); print('{{\"ran\": \"lead\"}}')")]
 
 
-class _Later(_Probe):
+class _Later(Probe):
     """Planned after the lead: its plan looks for the file the lead's process writes."""
 
     name = "later"
@@ -58,10 +43,10 @@ class _Later(_Probe):
         while not marker.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
         seen = json.dumps(marker.exists())
-        return self._job(f"print('{{\"ran\": \"later\", \"lead_was_running\": {seen}}}')")
+        return [self.job(f"print('{{\"ran\": \"later\", \"lead_was_running\": {seen}}}')")]
 
 
-class _Broken(_Probe):
+class _Broken(Probe):
     name = "broken"
     cost = 1
 
