@@ -200,7 +200,7 @@ def _run_parts(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path,
                nice: int) -> JobOutcome:
     """`job` as its parts (shards.py), run at once and told as the one job; whole when it
     has none (planned here, on the job's thread: weighing walks the tree)."""
-    parts = shards.plan(scanner, job, ctx.root)
+    parts = shards.plan(scanner, job, ctx.root, others=ctx.scanners - 1)
     if parts is None:
         return _run_reported(scanner, job, ctx, out_dir, nice)
     progress.job_started(job)

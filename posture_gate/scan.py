@@ -247,7 +247,8 @@ def scan(policy: Policy, opts: ScanOptions,
         ctx = ScanContext(root=root, work_dir=Path(work), osv_url=osv_url, advisories=db,
                           images=images, source=fp.SourceLines(root),
                           exclude_dirs=exclude_dirs, honor_repo_config=tree.honoured_names,
-                          outside_links=tree.outside_links)
+                          outside_links=tree.outside_links,
+                          scanners=len(_chosen(policy, opts.only)))
         planning = Planning(policy=policy, ctx=ctx, only=opts.only)
         # Raw outputs are staged in the temp dir and published only when every job is done:
         # an interrupted run leaves the previous run's raw/ as it was.

@@ -5,14 +5,16 @@ split cannot promise leaves the job whole; a failed part fails the job."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from posture_gate import priority, shards
+from posture_gate import priority, scan, shards
 from posture_gate.model import Finding, RunStatus, ScannerRun
+from posture_gate.policy.schema import load_policy
 from posture_gate.scanners import SCANNERS
 from posture_gate.scanners.bandit import Bandit
 from posture_gate.scanners.base import Job, ScanContext, ScannerSettings
@@ -110,6 +112,50 @@ def test_odd_names_small_trees_one_core_and_other_scanners_stay_whole(
         (root / odd).mkdir()
         assert shards.plan(Bandit(), job, root, parts=2, min_bytes=0) is None
         (root / odd).rmdir()
+
+
+def test_beside_other_scanners_on_few_cores_only_a_large_tree_is_split(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A part takes a core the other scanners would have had: on 2 or 3 cores, with others
+    running, a tree is split only past MIN_BYTES_BESIDE_OTHERS; alone, or on 4 cores, past
+    MIN_BYTES as before."""
+    root, _ = _tree(tmp_path)
+    job = _bandit_job("-r", ".", *OURS)
+    monkeypatch.setattr(shards, "MIN_BYTES", 1)  # the tree is small: the floors are scaled
+    monkeypatch.setattr(shards, "MIN_BYTES_BESIDE_OTHERS", 10**9)
+    monkeypatch.setattr(priority, "cores", lambda: 2)
+
+    def split(**kw: int) -> bool:
+        return shards.plan(Bandit(), job, root, min_bytes=shards.MIN_BYTES, **kw) is not None
+    assert split()  # alone (--only bandit, the pre-commit hook's bandit): split
+    assert not split(others=4)  # beside the four others: whole
+    monkeypatch.setattr(priority, "cores", lambda: 3)
+    assert not split(others=1)
+    monkeypatch.setattr(shards, "MIN_BYTES_BESIDE_OTHERS", 1)  # a tree past that floor
+    assert split(others=4)
+    monkeypatch.setattr(shards, "MIN_BYTES_BESIDE_OTHERS", 10**9)
+    monkeypatch.setattr(priority, "cores", lambda: 4)
+    assert split(others=4)  # 4 cores: as before
+
+
+@pytest.mark.slow
+def test_a_scan_tells_the_runner_how_many_scanners_run_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """scan.py's ScanContext.scanners reaches shards.plan as `others` (real bandit and
+    semgrep on examples/webapp)."""
+    seen: list[int] = []
+
+    def plan(*_args: object, others: int = 0, **_kw: object) -> None:
+        seen.append(others)
+        return None  # whole, as a small tree is anyway
+    monkeypatch.setattr(shards, "plan", plan)
+    root = copy_webapp(tmp_path)
+    policy = load_policy("default", today=datetime.date(2026, 12, 1))
+    for only, others in ((("bandit",), 0), (("bandit", "semgrep"), 1)):
+        seen.clear()
+        scan.scan(policy, scan.ScanOptions(root=root, output_dir=tmp_path / "out",
+                                           only=only))
+        assert seen == [others], only
 
 
 def _part(tmp_path: Path, n: int, status: RunStatus, results: int

@@ -70,6 +70,9 @@ class ScanContext:
     # Repo-relative symlinks that resolve outside the root: no scanner may follow them
     # (repoconfig.inspect_tree finds them; each plan excludes them).
     outside_links: tuple[str, ...] = ()
+    # How many scanners this scan runs at once: the parts of a split job (shards.py) take
+    # cores the others would have had.
+    scanners: int = 1
 
     def lines(self) -> SourceLines:
         return self.source or SourceLines(self.root)
