@@ -29,26 +29,26 @@ from .scanners.base import Job, Scanner
 Outcome = tuple[ScannerRun, tuple[Finding, ...]]
 
 MIN_BYTES = 1_000_000  # of Python to scan: below, a second process costs more than it saves
-# With other scanners running and fewer than 4 cores, a part takes the core they would have
-# had: it pays only when bandit outlasts them all by far, as on a large pure-Python tree.
-# 2 cores, every scanner, split against whole: paperless-ngx (4.2 MB of Python) 4.94 s
-# whole, 5.34 s split; pip + pygments + setuptools (12.2 MB) 27.2 s whole, 23.9 s split;
-# pydantic-ai (19.5 MB) 15.8 / 15.6 s; mealie (1.8 MB) 3.39 / 3.46 s.
-MIN_BYTES_BESIDE_OTHERS = 8_000_000
 MAX_TARGETS = 200
 
 
 def plan(scanner: Scanner, job: Job, root: Path, parts: int | None = None,
          min_bytes: int = MIN_BYTES, others: int = 0) -> list[Job] | None:
     """`job` as `parts` jobs (default: up to half the cores, 2 at least), or None. `others`:
-    how many other scanners run beside it."""
+    how many other scanners run beside it.
+
+    With others beside it on fewer than 4 cores, it stays whole: a part takes the core they
+    would have had, which pays only where bandit outlasts them all by far, and on no app
+    measured did. 2 cores, every scanner, split against whole, interleaved: paperless-ngx
+    (4.2 MB of Python) 5.34 / 4.94 s; yt-dlp (10.2 MB) 15.17 / 14.47 s; pydantic-ai
+    (19.5 MB) 15.6 / 15.8 s; mealie (1.8 MB) 3.46 / 3.39 s. It paid on pip + pygments +
+    setuptools (12.2 MB of library code, where bandit takes 24 s and the rest 12): 23.9 /
+    27.2 s."""
     if parts is None:
         cores = priority.cores()
-        if cores < 2:
+        if cores < 2 or (others and cores < 4):
             return None
         parts = max(2, min(cores // 2, 4))
-        if others and cores < 4:
-            min_bytes = max(min_bytes, MIN_BYTES_BESIDE_OTHERS)
     n = parts
     form = bandit_form(job.argv) if scanner.shardable else None
     if n < 2 or form is None or form[0] != ["."]:

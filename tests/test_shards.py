@@ -114,28 +114,20 @@ def test_odd_names_small_trees_one_core_and_other_scanners_stay_whole(
         (root / odd).rmdir()
 
 
-def test_beside_other_scanners_on_few_cores_only_a_large_tree_is_split(
+def test_beside_other_scanners_on_few_cores_the_job_stays_whole(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A part takes a core the other scanners would have had: on 2 or 3 cores, with others
-    running, a tree is split only past MIN_BYTES_BESIDE_OTHERS; alone, or on 4 cores, past
-    MIN_BYTES as before."""
+    running, the job stays whole; alone, or on 4 cores, it is split as before."""
     root, _ = _tree(tmp_path)
     job = _bandit_job("-r", ".", *OURS)
-    monkeypatch.setattr(shards, "MIN_BYTES", 1)  # the tree is small: the floors are scaled
-    monkeypatch.setattr(shards, "MIN_BYTES_BESIDE_OTHERS", 10**9)
-    monkeypatch.setattr(priority, "cores", lambda: 2)
 
-    def split(**kw: int) -> bool:
-        return shards.plan(Bandit(), job, root, min_bytes=shards.MIN_BYTES, **kw) is not None
-    assert split()  # alone (--only bandit, the pre-commit hook's bandit): split
-    assert not split(others=4)  # beside the four others: whole
-    monkeypatch.setattr(priority, "cores", lambda: 3)
-    assert not split(others=1)
-    monkeypatch.setattr(shards, "MIN_BYTES_BESIDE_OTHERS", 1)  # a tree past that floor
-    assert split(others=4)
-    monkeypatch.setattr(shards, "MIN_BYTES_BESIDE_OTHERS", 10**9)
-    monkeypatch.setattr(priority, "cores", lambda: 4)
-    assert split(others=4)  # 4 cores: as before
+    def split(cores: int, others: int) -> bool:
+        monkeypatch.setattr(priority, "cores", lambda: cores)
+        return shards.plan(Bandit(), job, root, min_bytes=0, others=others) is not None
+    assert split(2, 0)  # alone (--only bandit, the pre-commit hook's bandit): split
+    assert not split(2, 4)  # beside the four others: whole
+    assert not split(3, 1)
+    assert split(4, 4)  # 4 cores: as before
 
 
 @pytest.mark.slow
