@@ -95,14 +95,14 @@ def _overlay(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _read(ref: str) -> tuple[str, str]:
-    """(source name, text) for a preset name or a file path."""
+def _read(ref: str) -> tuple[str, str, str | None]:
+    """(source name, text, the preset's name or None) for a preset name or a file path."""
     if ref in PRESETS and not Path(ref).exists():
-        return f"preset:{ref}", _preset_text(ref)
+        return f"preset:{ref}", _preset_text(ref), ref
     path = Path(ref)
     try:
         # Capped: `policy validate /dev/zero` (or a huge planted file) ends at once.
-        return str(path), read_capped(path, MAX_POLICY_FILE).decode("utf-8")
+        return str(path), read_capped(path, MAX_POLICY_FILE).decode("utf-8"), None
     except FileNotFoundError:
         raise PolicyError(f"{ref}: policy file not found",
                           f"or use a preset: {', '.join(PRESETS)}") from None
@@ -128,30 +128,31 @@ class PolicyDoc:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
-def parse_text(source: str, text: str, *, today: datetime.date,
-               base_dir: str | None = None) -> tuple[list[str], PolicyDoc | None]:
-    """All problems as 'source:line: key: message' lines, and the document when none."""
+def parse_text(source: str, text: str, *, today: datetime.date, base_dir: str | None = None,
+               preset: str | None = None) -> tuple[list[str], PolicyDoc | None]:
+    """All problems as 'source:line: key: message' lines, and the document when none.
+    `preset`: the text is that bundled preset's (read_doc knows; a source label such as a
+    --policy-ref 'preset:PATH', a git branch named 'preset', never makes it one)."""
     try:
         data, lines = yamlload.load(text)
     except yamlload.YamlError as exc:
         where = f"{source}:{exc.line}" if exc.line else source
         return [f"{where}: {exc.message}"], None
-    preset = source.startswith("preset:")
-    if preset:
-        data = with_preset_scanners(source[len("preset:"):], data)
+    if preset is not None:
+        data = with_preset_scanners(preset, data)
     if not isinstance(data, dict):
         return [f"{source}:1: the policy must be a mapping with 'version: 1'"], None
     # A preset is this package's own data, as trusted as its code (`extends` takes one
     # unchecked too): tests/policy/test_schema.py checks each against the schema, so a run
     # on one is spared the schema check (jsonschema's import and the walk: ~50 ms).
-    problems = [] if preset else [f"{source}:{line or 1}: {msg}" for line, msg in
-                                  _schema_errors(data, lines, source)]
+    problems = [] if preset is not None else [f"{source}:{line or 1}: {msg}" for line, msg
+                                              in _schema_errors(data, lines, source)]
     if problems:
         return problems, None
     if data.get("extends"):
-        preset = with_preset_scanners(data["extends"],
-                                      yamlload.load(_preset_text(data["extends"]))[0])
-        data = _overlay(preset, {k: v for k, v in data.items() if k != "extends"})
+        base = with_preset_scanners(data["extends"],
+                                    yamlload.load(_preset_text(data["extends"]))[0])
+        data = _overlay(base, {k: v for k, v in data.items() if k != "extends"})
     problems = [f"{source}:{line or 1}: {msg}" for line, msg in
                 _semantic_errors(data, lines, today)]
     if problems:
@@ -181,9 +182,10 @@ def _args_problems(source: str, data: Mapping[str, Any],
 
 def read_doc(ref: str, *, today: datetime.date) -> tuple[list[str], PolicyDoc | None]:
     """A preset name or a policy file (relative paths in a file resolve beside it)."""
-    source, text = _read(ref)
-    base_dir = None if source.startswith("preset:") else str(Path(source).parent)
-    return parse_text(source, text, today=today, base_dir=base_dir)
+    source, text, preset = _read(ref)
+    if preset is not None:
+        return parse_text(source, text, today=today, preset=preset)
+    return parse_text(source, text, today=today, base_dir=str(Path(source).parent))
 
 
 def build(doc: PolicyDoc, *, source: str | None = None, digest: str | None = None) -> Policy:

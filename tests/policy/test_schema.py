@@ -113,6 +113,18 @@ def test_every_preset_passes_the_schema_a_run_does_not_check_it_against(preset: 
                                  f"preset:{preset}") == []
 
 
+def test_a_policy_file_named_like_a_preset_is_checked(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a bundled preset skips the schema check: a file whose path reads
+    'preset:default' is a policy file like any other."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "preset:default").write_text("version: 1\ngates:\n  code: {max: {hihg: 0}}\n")
+    problems, doc = schema.read_doc("preset:default", today=TODAY)
+    assert doc is None and problems == [
+        "preset:default:3: gates.code.max.hihg: unknown key (expected one of: any, critical, "
+        "high, info, low, medium, unknown)"], problems
+
+
 def test_default_gates_and_counting_rule() -> None:
     policy = schema.load_policy("default", today=TODAY)
     code = next(g for g in policy.gates if g.name == "code")

@@ -241,6 +241,24 @@ def test_policy_ref_reads_the_merge_target(tmp_path: Path) -> None:
         trust.resolve("strict", "main:posture-gate.yml", root, today=TODAY)
 
 
+def test_a_policy_ref_that_reads_like_a_preset_is_checked_like_any_policy(
+        tmp_path: Path) -> None:
+    """--policy-ref preset:posture-gate.yml names a branch called `preset`: its file is the
+    repository's, checked against the schema (a run on a real preset is not), so a typo in
+    a gate is an error and not a key nobody reads."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    _git(root, "init", "-q", "-b", "preset")
+    _git(root, "config", "user.email", "t@example.com")
+    _git(root, "config", "user.name", "t")
+    (root / "posture-gate.yml").write_text("version: 1\ngates:\n  code: {max: {hihg: 0}}\n")
+    _git(root, "add", ".")
+    _git(root, "commit", "-qm", "policy")
+    with pytest.raises(PolicyError, match=r"preset:posture-gate.yml:3: gates.code.max.hihg: "
+                                          r"unknown key"):
+        trust.resolve(None, "preset:posture-gate.yml", root, today=TODAY)
+
+
 @pytest.mark.parametrize("ci", [None, "true"])
 def test_ci_job_without_trusted_policy_is_warned(tmp_path: Path, cli: CliFixture,
                                                  ci: str | None) -> None:
