@@ -23,7 +23,7 @@ from . import progress, restrict, treedigest, treememo
 from .fsutil import write_atomic
 from .model import Finding, RunStatus, ScannerRun
 from .resultcache import Entry, Key, ResultCache, build_key
-from .runner import MAX_JOBS, RAW_DIR, JobOutcome, Launcher, run_all, scanner_version
+from .runner import MAX_JOBS, RAW_DIR, JobOutcome, Launcher, Running, run_all, scanner_version
 from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
 
 # A partial run re-scans at most this many files, and at most this share of the tree:
@@ -144,7 +144,7 @@ def _nothing_changed(scanner: Scanner, job: Job) -> JobOutcome:
 def run_cached(planned: Iterable[tuple[Scanner, Job]], ctx: ScanContext, staged: Path,
                cache: ResultCache | None, settings: Mapping[str, ScannerSettings],
                changed: Sequence[str] | None = None,
-               meanwhile: Callable[[], object] = lambda: None) -> list[JobOutcome]:
+               meanwhile: Callable[[Running], object] = lambda _: None) -> list[JobOutcome]:
     """Like runner.run_all (each job decided and started as `planned` gives it, the first
     as the lead; outcomes in that order; `meanwhile` once every job has started), answering
     from `cache` where it can; with `changed` (--changed-since), file-level jobs scan only
@@ -155,7 +155,7 @@ def run_cached(planned: Iterable[tuple[Scanner, Job]], ctx: ScanContext, staged:
     jobs = iter(planned)
     first = next(jobs, None)
     if first is None:
-        meanwhile()
+        meanwhile(Running(()))
         return []
     # hashed before any scanner reads the tree, once the lead is planned (the rest are
     # planned while it runs)
@@ -165,6 +165,7 @@ def run_cached(planned: Iterable[tuple[Scanner, Job]], ctx: ScanContext, staged:
     order: list[tuple[Scanner, Job]] = []
     plans: list[_Plan] = []
     running: dict[int, Future[JobOutcome]] = {}
+    launched: list[tuple[Scanner, Job, Future[JobOutcome]]] = []
     with Launcher(ctx, staged, MAX_JOBS, first[1]) as launcher:
         for scanner, job in itertools.chain([first], jobs):
             order.append((scanner, job))
@@ -172,7 +173,8 @@ def run_cached(planned: Iterable[tuple[Scanner, Job]], ctx: ScanContext, staged:
             run = plans[-1].run
             if run is not None:
                 running[len(plans) - 1] = launcher.start(scanner, run)
-        meanwhile()
+                launched.append((scanner, run, running[len(plans) - 1]))
+        meanwhile(Running(launched))
         ran = {i: f.result() for i, f in running.items()}
     outcomes = _collect(order, plans, ran, cache, ctx, staged, settings, snap, started)
     if cache is not None and snap is not None:

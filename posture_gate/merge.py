@@ -80,15 +80,18 @@ class Merge:
 
 
 def dedup(findings: Sequence[Finding], root: Path | None = None,
-          budget: codepairs.Budget | None = None) -> tuple[list[Finding], list[Merge]]:
-    """With `root` (the scanned tree), code findings are also compared by statement.
+          budget: codepairs.Budget | None = None, spans: StatementIndex | None = None
+          ) -> tuple[list[Finding], list[Merge]]:
+    """With `root` (the scanned tree), code findings are also compared by statement
+    (`spans`: the tree's index, some files parsed already: parseahead.py).
 
     A code finding joins at most one finding of each other scanner: pairs are taken
     closest first (_code_tier, then fewest lines apart, then by fingerprint, so the input's
     order does not matter), and one is skipped when its two groups share a scanner. Taken
     transitively, ten `q = eval(q)` lines made one finding of twenty. `budget` (one per
     scan) bounds the pairs looked at; the caller tells the reports when it ran out."""
-    spans = StatementIndex(root) if root is not None else None
+    if spans is None and root is not None:
+        spans = StatementIndex(root)
     parent = list(range(len(findings)))
     scanners = [frozenset({f.scanner}) for f in findings]  # of each group, at its root
 

@@ -6,7 +6,7 @@ import itertools
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -214,6 +214,25 @@ def _run_parts(scanner: Scanner, job: Job, ctx: ScanContext, out_dir: Path,
     return JobOutcome(run=run, findings=findings)
 
 
+class Running:
+    """The started jobs as `meanwhile` sees them while it waits: the outcomes of those
+    that have ended, the scanners still running, and a wait for the next one to end."""
+
+    def __init__(self, started: Sequence[tuple[Scanner, Job, Future[JobOutcome]]]) -> None:
+        self._started = list(started)
+
+    def ended(self) -> list[JobOutcome]:
+        """Outcomes so far (a job that raised is left to the caller's f.result())."""
+        return [f.result() for *_, f in self._started if f.done() and f.exception() is None]
+
+    def still_running(self) -> list[tuple[Scanner, Job]]:
+        return [(s, j) for s, j, f in self._started if not f.done()]
+
+    def wait(self) -> None:
+        """Until one more job ends (at once when none runs)."""
+        wait([f for *_, f in self._started if not f.done()], return_when=FIRST_COMPLETED)
+
+
 def launch_order(planned: Sequence[tuple[Scanner, T]]) -> list[tuple[Scanner, T]]:
     """Costliest scanner first, ties in the given order (of jobs, or of scanners still to
     plan: scan.Planning). The first job is the lead, the one expected to take longest: the
@@ -258,18 +277,18 @@ class Launcher:
 
 
 def run_all(planned: Iterable[tuple[Scanner, Job]], ctx: ScanContext, out_dir: Path,
-            meanwhile: Callable[[], object] = lambda: None) -> list[JobOutcome]:
+            meanwhile: Callable[[Running], object] = lambda _: None) -> list[JobOutcome]:
     """All jobs at once, each started as `planned` gives it (a lazy plan: the first starts
     while the rest are planned); the first is the lead, at full priority (Launcher), so give
     them in launch_order. Results in that order. `meanwhile` runs on this thread
-    once every job has started: work of the scan's own that needs no scanner result, done
-    while this thread would only wait."""
+    once every job has started: work of the scan's own, done while this thread would only
+    wait (it sees the jobs through Running)."""
     jobs = iter(planned)
     first = next(jobs, None)
     if first is None:
-        meanwhile()
+        meanwhile(Running(()))
         return []
     with Launcher(ctx, out_dir, MAX_JOBS, first[1]) as launcher:
-        futures = [launcher.start(s, j) for s, j in itertools.chain([first], jobs)]
-        meanwhile()
-        return [f.result() for f in futures]
+        started = [(s, j, launcher.start(s, j)) for s, j in itertools.chain([first], jobs)]
+        meanwhile(Running(started))
+        return [f.result() for *_, f in started]

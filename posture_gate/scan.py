@@ -27,13 +27,15 @@ from .fsutil import check_output_dir
 from .merge import Merge, dedup
 from .model import Category, RunStatus, ScannerRun, ScanResult, sort_findings
 from .osv_server import OsvServer
+from .parseahead import parse_ahead
 from .platform import PlatformSettings, check_platform, provider_for
 from .policy.model import Policy
 from .policy.schema import with_scanner_options
 from .repoconfig import inspect_tree
-from .runner import JobOutcome, enrich_all, launch_order, publish_raw
+from .runner import JobOutcome, Running, enrich_all, launch_order, publish_raw
 from .scanners import SCANNERS
 from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
+from .statements import StatementIndex
 from .threat.feeds import Expand, ThreatData, enrich
 from .vex.apply import apply as apply_vex
 from .vex.data import Statement
@@ -256,16 +258,19 @@ def scan(policy: Policy, opts: ScanOptions,
         results = cachedir.usable(opts.cache_dir or cachedir.default_root(), root,
                                   resultcache.KIND) if opts.result_cache else None
         surveyed: list[Tree] = []  # coverage's look at the tree, taken while scanners run
+        spans = StatementIndex(root)  # dedup's, read ahead while the last scanners run
 
-        def meanwhile() -> None:
+        def meanwhile(running: Running) -> None:
             """Once every job has started: the advisory index (the scan waits for it below
             anyway; pip-audit's first query, after its ~0.4 s of imports, would start a cold
-            build later: about 3.3 -> 2.9 s cold on djangogirls), then coverage's survey."""
+            build later: about 3.3 -> 2.9 s cold on djangogirls), coverage's survey, then
+            dedup's parsing of what the code scanners that ended flagged."""
             if db is not None:
                 with contextlib.suppress(Exception):  # raised again, to its users, below
                     db.wait()
             if not opts.only and not opts.changed_since:  # narrowed: says nothing of the tree
                 surveyed.append(survey(root, exclude_dirs))
+            parse_ahead(spans, running)
         outcomes = planning.in_policy_order(run_cached(
             planning, ctx, staged, resultcache.ResultCache(results) if results else None,
             policy.scanner_settings(), changed, meanwhile=meanwhile))
@@ -279,7 +284,8 @@ def scan(policy: Policy, opts: ScanOptions,
                        for (s, j), o in zip(jobs, outcomes, strict=True))]
     raw = [f for o in outcomes for f in o.findings]
     budget = codepairs.Budget()
-    findings, merges = dedup(fp.disambiguate(raw), root=root, budget=budget)  # reads root
+    findings, merges = dedup(fp.disambiguate(raw), root=root, budget=budget,
+                            spans=spans)  # reads root
     if (said := budget.warning()) is not None:  # on the runs whose counts it affects
         runs = [replace(r, warnings=(*r.warnings, said)) if Category.CODE.value in
                 r.categories else r for r in runs]

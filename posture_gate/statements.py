@@ -40,7 +40,9 @@ class StatementIndex:
         self.root = root.resolve()
         self._files: dict[str, _Lines | None] = {}
 
-    def _load(self, rel: str) -> _Lines | None:
+    def load(self, rel: str) -> _Lines | None:
+        """The statements of file `rel`, parsed once (None: not Python, unreadable, too
+        large or not parseable)."""
         if rel in self._files:
             return self._files[rel]
         self._files[rel] = None
@@ -59,7 +61,7 @@ class StatementIndex:
 
     def at(self, rel: str, line: int) -> _Stmt | None:
         """The innermost statement spanning `line` (the first of equally narrow ones)."""
-        lines = self._load(rel)
+        lines = self.load(rel)
         if lines is None:
             return None
         k = bisect.bisect_right(lines.starts, line) - 1

@@ -17,6 +17,7 @@ from posture_gate.resultcache import ResultCache
 from posture_gate.runner import (
     SCANNER_TMP_DIR,
     STDOUT_DIR,
+    Running,
     installed_version,
     publish_raw,
     run_all,
@@ -201,7 +202,7 @@ def test_meanwhile_runs_while_the_scanners_run(tmp_path: Path, cached: bool) -> 
     ctx = ScanContext(root=tmp_path, work_dir=work)
     calls: list[int] = []
 
-    def meanwhile() -> None:
+    def meanwhile(_: Running) -> None:
         calls.append(1)
         flag.write_text("")
 
