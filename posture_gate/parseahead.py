@@ -7,7 +7,11 @@ first flagged are the only ones dedup can need, so they are parsed then, on the 
 (which would only wait), and only while fewer jobs run than there are cores: the parse
 takes a core the scanners leave idle, never one the last of them could use. It stops as
 the last job ends; dedup parses whatever is left, as before. The same index is read, so
-the reads are dedup's own (inside the root, capped, never through a link out of it)."""
+the reads are dedup's own (inside the root, capped, never through a link out of it).
+
+Files one scanner flagged are more than those two scanners flagged, and a parsed file is
+held until dedup ends (about 7 times its size: yt-dlp's 53 files flagged by semgrep, 1.2 MB,
+are 8.6 MB parsed), so reading ahead stops at AHEAD_BYTES of source."""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from . import priority
 from .model import Category
 from .runner import Running
 from .statements import StatementIndex
+
+AHEAD_BYTES = 8 << 20
 
 
 def parse_ahead(spans: StatementIndex, running: Running, cores: int | None = None) -> int:
@@ -34,6 +40,8 @@ def parse_ahead(spans: StatementIndex, running: Running, cores: int | None = Non
             running.wait()
             continue
         for path in todo:
+            if spans.bytes_read >= AHEAD_BYTES:
+                return len(parsed)
             if len(running.still_running()) != len(left):
                 break  # a job ended: look again (the last one may have)
             parsed.add(path)

@@ -10,6 +10,9 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 
+import pytest
+
+from posture_gate import parseahead
 from posture_gate.merge import dedup
 from posture_gate.model import Category, Finding, Location, RunStatus, ScannerRun, Severity
 from posture_gate.parseahead import parse_ahead
@@ -133,3 +136,20 @@ def test_dedup_merges_alike_with_the_index_read_ahead(tmp_path: Path) -> None:
     fresh, _ = dedup(found, root=tmp_path)
     assert len(ahead) == len(fresh) == 1
     assert ahead == fresh
+
+
+def test_reading_ahead_stops_at_its_byte_budget(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """What is parsed ahead is held until dedup ends: past AHEAD_BYTES of source, the rest
+    is left to dedup."""
+    for name in ("a.py", "b.py", "c.py"):
+        (tmp_path / name).write_text(QUERY)
+    monkeypatch.setattr(parseahead, "AHEAD_BYTES", len(QUERY) + 1)
+    spans = StatementIndex(tmp_path)
+    ended = _ended("semgrep", tuple(_finding("semgrep", n, 2) for n in ("a.py", "b.py", "c.py")))
+    still: Future[JobOutcome] = Future()
+    began = time.monotonic()
+    thread = _end_when(still, lambda: time.monotonic() - began > 1)
+    assert parse_ahead(spans, _running(ended, still), cores=2) == 2
+    thread.join()
+    assert set(spans._files) == {"a.py", "b.py"} and spans.bytes_read == 2 * len(QUERY)
