@@ -39,7 +39,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from posture_gate import advisories, priority  # noqa: E402
+from posture_gate import advisories, priority, treedigest  # noqa: E402
 from posture_gate.osv_server import OsvServer  # noqa: E402
 from posture_gate.policy import trust  # noqa: E402
 from posture_gate.runner import BACKGROUND_NICE, launch_order  # noqa: E402
@@ -87,6 +87,8 @@ class Tools:
         if failed:
             sys.exit(f"planning failed: {[r.reason for r in failed]}")
         self.jobs = jobs
+        # weighed as a scan weighs it (the result cache's snapshot): which job leads
+        self.tree = treedigest.weight(treedigest.snapshot(root))
         self.root, self.work = root, work
         (work / "tmp").mkdir(exist_ok=True)
 
@@ -108,7 +110,7 @@ class Tools:
         """Every job started at once by a bare loop: what the machine allows, with nothing of
         posture-gate's own work. `prioritized`: started in launch order, every job but the
         first (the lead) at lower priority, as runner.run_all does."""
-        jobs = launch_order(self.jobs) if prioritized else self.jobs
+        jobs = launch_order(self.jobs, self.tree) if prioritized else self.jobs
         first = jobs[0][1] if prioritized else None
         started, cpu = time.perf_counter(), children_cpu()
         procs = []

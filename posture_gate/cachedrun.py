@@ -144,11 +144,13 @@ def _nothing_changed(scanner: Scanner, job: Job) -> JobOutcome:
 def run_cached(planned: Iterable[tuple[Scanner, Job]], ctx: ScanContext, staged: Path,
                cache: ResultCache | None, settings: Mapping[str, ScannerSettings],
                changed: Sequence[str] | None = None,
-               meanwhile: Callable[[Running], object] = lambda _: None) -> list[JobOutcome]:
+               meanwhile: Callable[[Running], object] = lambda _: None,
+               snap: treedigest.Snapshot | None = None) -> list[JobOutcome]:
     """Like runner.run_all (each job decided and started as `planned` gives it, the first
     as the lead; outcomes in that order; `meanwhile` once every job has started), answering
     from `cache` where it can; with `changed` (--changed-since), file-level jobs scan only
-    those files."""
+    those files. `snap`: the tree as hashed before any scanner started (tree_snapshot;
+    None: not hashed, or too large to be), which keys the per-file results."""
     if cache is None and changed is None:
         return run_all(planned, ctx, staged, meanwhile)
     started = time.monotonic()
@@ -157,9 +159,6 @@ def run_cached(planned: Iterable[tuple[Scanner, Job]], ctx: ScanContext, staged:
     if first is None:
         meanwhile(Running(()))
         return []
-    # hashed before any scanner reads the tree, once the lead is planned (the rest are
-    # planned while it runs)
-    snap = tree_snapshot(ctx, cache) if cache is not None else None
     tree = snap.files if snap is not None else None
     versions: dict[str, str | None] = {}
     order: list[tuple[Scanner, Job]] = []

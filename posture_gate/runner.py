@@ -17,7 +17,7 @@ from .errors import ScannerError
 from .fsutil import human_size, write_atomic
 from .model import Finding, RunStatus, ScannerRun
 from .redact import redact
-from .scanners.base import Job, ScanContext, Scanner
+from .scanners.base import Job, ScanContext, Scanner, Weight
 from .textutil import last_line, one_line
 
 RAW_DIR = "raw"
@@ -233,11 +233,13 @@ class Running:
         wait([f for *_, f in self._started if not f.done()], return_when=FIRST_COMPLETED)
 
 
-def launch_order(planned: Sequence[tuple[Scanner, T]]) -> list[tuple[Scanner, T]]:
-    """Costliest scanner first, ties in the given order (of jobs, or of scanners still to
-    plan: scan.Planning). The first job is the lead, the one expected to take longest: the
-    scan ends when it does, so it starts first and keeps full CPU priority (run_all)."""
-    return sorted(planned, key=lambda pair: -pair[0].cost)
+def launch_order(planned: Sequence[tuple[Scanner, T]], tree: Weight | None = None
+                 ) -> list[tuple[Scanner, T]]:
+    """Costliest scanner first on `tree` (Scanner.lead_cost), ties in the given order (of
+    jobs, or of scanners still to plan: scan.Planning). The first job is the lead, the one
+    expected to take longest: the scan ends when it does, so it starts first and keeps full
+    CPU priority (run_all)."""
+    return sorted(planned, key=lambda pair: -pair[0].lead_cost(tree))
 
 
 class Launcher:

@@ -15,10 +15,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import __version__, cachedir, codepairs, progress, resultcache
+from . import __version__, cachedir, codepairs, progress, resultcache, treedigest
 from . import fingerprint as fp
 from .advisories import AdvisoryDB, load
-from .cachedrun import run_cached
+from .cachedrun import run_cached, tree_snapshot
 from .changes import changed_files
 from .coverage import Tree, survey
 from .coverage_measure import measure
@@ -34,7 +34,7 @@ from .policy.schema import with_scanner_options
 from .repoconfig import inspect_tree
 from .runner import JobOutcome, Running, enrich_all, launch_order, publish_raw
 from .scanners import SCANNERS
-from .scanners.base import Job, ScanContext, Scanner, ScannerSettings
+from .scanners.base import Job, ScanContext, Scanner, ScannerSettings, Weight
 from .statements import StatementIndex
 from .threat.feeds import Expand, ThreatData, enrich
 from .vex.apply import apply as apply_vex
@@ -132,6 +132,7 @@ class Planning:
     policy: Policy
     ctx: ScanContext
     only: Sequence[str] = ()
+    tree: Weight | None = None  # which scanner leads (Scanner.lead_cost)
     jobs: list[tuple[Scanner, Job]] = field(default_factory=list)
     failed: list[ScannerRun] = field(default_factory=list)
     order: list[int] = field(default_factory=list)
@@ -140,7 +141,7 @@ class Planning:
         chosen = _chosen(self.policy, self.only)
         rank = {s.name: n for n, s in enumerate(chosen)}
         started: list[tuple[Scanner, Job]] = []
-        for _, settings in launch_order([(SCANNERS[s.name], s) for s in chosen]):
+        for _, settings in launch_order([(SCANNERS[s.name], s) for s in chosen], self.tree):
             planned = _plan_one(settings, self.ctx)
             if isinstance(planned, ScannerRun):
                 self.failed.append(planned)
@@ -251,12 +252,16 @@ def scan(policy: Policy, opts: ScanOptions,
                           exclude_dirs=exclude_dirs, honor_repo_config=tree.honoured_names,
                           outside_links=tree.outside_links,
                           scanners=len(_chosen(policy, opts.only)))
-        planning = Planning(policy=policy, ctx=ctx, only=opts.only)
         # Raw outputs are staged in the temp dir and published only when every job is done:
         # an interrupted run leaves the previous run's raw/ as it was.
         staged = Path(work) / "staged"
         results = cachedir.usable(opts.cache_dir or cachedir.default_root(), root,
                                   resultcache.KIND) if opts.result_cache else None
+        cache = resultcache.ResultCache(results) if results else None
+        # hashed before any scanner reads the tree, and weighed: which scanner leads
+        snap = tree_snapshot(ctx, cache) if cache is not None else None
+        planning = Planning(policy=policy, ctx=ctx, only=opts.only,
+                            tree=treedigest.weight(snap) if snap is not None else None)
         surveyed: list[Tree] = []  # coverage's look at the tree, taken while scanners run
         spans = StatementIndex(root)  # dedup's, read ahead while the last scanners run
 
@@ -272,8 +277,8 @@ def scan(policy: Policy, opts: ScanOptions,
                 surveyed.append(survey(root, exclude_dirs))
             parse_ahead(spans, running)
         outcomes = planning.in_policy_order(run_cached(
-            planning, ctx, staged, resultcache.ResultCache(results) if results else None,
-            policy.scanner_settings(), changed, meanwhile=meanwhile))
+            planning, ctx, staged, cache, policy.scanner_settings(), changed,
+            meanwhile=meanwhile, snap=snap))
         jobs, failed = planning.jobs, planning.failed
         if db is not None:
             db.wait()  # an index that could not be built ends the scan here (exit 2)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import priority, workers
-from .scanners.base import NOT_PROJECT_DIRS
+from .scanners.base import NOT_PROJECT_DIRS, Weight
 
 _CHUNK = 1 << 20
 _THREADED_FROM = 64  # files to read before a second thread is worth starting
@@ -48,6 +48,11 @@ class Snapshot:
     stats: Mapping[str, Identity]  # the status of each file as it was before it was read
     started_ns: int  # wall clock (the clock file times are set from) before the walk
     reused: int = 0  # files whose digest came from an earlier snapshot, not read
+
+
+def weight(snap: Snapshot) -> Weight:
+    python = sum(st[2] for rel, st in snap.stats.items() if rel.endswith(".py"))
+    return Weight(python=python, other=sum(st[2] for st in snap.stats.values()) - python)
 
 
 class TooManyFiles(Exception):

@@ -41,6 +41,16 @@ from .parsing import strings as strings
 from .parsing import version_in_json as version_in_json
 
 
+@dataclass(frozen=True)
+class Weight:
+    """Bytes of Python source and of every other file the scanners may read (a tree
+    snapshot's: treedigest.weight): which scanner is likely to run longest on the tree
+    (Scanner.lead_cost)."""
+
+    python: int
+    other: int
+
+
 @dataclass(frozen=True, kw_only=True)
 class ScannerSettings:
     """One scanner's block of the policy, after validation."""
@@ -215,6 +225,10 @@ class Scanner:
         """The categories this job reports on (None: what the scanner can cover).
         A gated category whose every covering job failed cannot be evaluated."""
         return self.categories
+
+    def lead_cost(self, tree: Weight | None) -> int:
+        """`cost` on this tree (None: not weighed; the result cache is off)."""
+        return self.cost
 
     def version_argv(self) -> list[str]:
         return [self.executable, "--version"]
