@@ -103,8 +103,24 @@ def _runs(stmts: list[_Stmt]) -> _Lines:
 
 
 def _names(node: ast.AST, ctx: type[ast.expr_context]) -> frozenset[str]:
-    return frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name)
-                     and isinstance(n.ctx, ctx))
+    """The names `node` binds (ast.Store) or reads (ast.Load). What ast.walk gives, without
+    its generators, and constants (a table of strings: thousands of them in one statement)
+    are not looked into: 0.39 -> 0.16 s for the 31 files of sqlmap that semgrep flagged."""
+    found: set[str] = set()
+    stack: list[object] = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Name):
+            if isinstance(n.ctx, ctx):
+                found.add(n.id)
+        elif isinstance(n, ast.AST) and not isinstance(n, ast.Constant):
+            for field in n._fields:
+                value = getattr(n, field, None)
+                if isinstance(value, list):
+                    stack.extend(value)
+                elif isinstance(value, ast.AST):
+                    stack.append(value)
+    return frozenset(found)
 
 
 def _statements(tree: ast.Module) -> list[_Stmt]:
