@@ -51,8 +51,9 @@ class Snapshot:
 
 
 def weight(snap: Snapshot) -> Weight:
-    python = sum(st[2] for rel, st in snap.stats.items() if rel.endswith(".py"))
-    return Weight(python=python, other=sum(st[2] for st in snap.stats.values()) - python)
+    size = 2  # an Identity's st_size
+    python = sum(st[size] for rel, st in snap.stats.items() if rel.endswith(".py"))
+    return Weight(python=python, other=sum(st[size] for st in snap.stats.values()) - python)
 
 
 class TooManyFiles(Exception):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from posture_gate import treedigest
+from posture_gate.scanners.base import Weight
 
 
 def _tree(root: Path) -> Path:
@@ -208,3 +209,12 @@ def test_an_interrupted_snapshot_leaves_the_helper_no_more_files(
     with pytest.raises(KeyboardInterrupt):
         treedigest.snapshot(root)
     assert 1 <= len(helper_reads) <= 2, helper_reads  # 199 left to it without the stop
+
+
+def test_weight_counts_python_and_the_rest_by_size(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "app.py").write_bytes(b"x" * 100)
+    (tmp_path / "setup.py").write_bytes(b"y" * 20)
+    (tmp_path / "notes.txt").write_bytes(b"z" * 30)
+    (tmp_path / "py").write_bytes(b"w" * 7)  # a name ending in "py" is not Python
+    assert treedigest.weight(treedigest.snapshot(tmp_path)) == Weight(python=120, other=37)
